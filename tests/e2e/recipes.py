@@ -1,0 +1,79 @@
+"""Write a toolchain recipe for the e2e scenario, and build a bundle from it.
+
+Kept tiny and isolated on purpose: the recipe format (schemas/recipe.schema.json)
+and the toolchain's command line are not final, so this is the one file to
+adapt when they change.  Every value here comes from what the harness
+observed on the real guest (the captured device tree and kernel A's
+``KXE2E-INFO`` lines), not from constants.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .debian import REPO_ROOT
+from .fdt import CapturedFdt
+
+#: ppc64 early boot runs in real mode: keep segments below 768 MiB (FACTS.md).
+PPC64_REAL_MODE_LIMIT = 0x30000000
+
+
+def ppc64le_recipe(
+    kernel: Path,
+    initrd: Path | None,
+    dtb: CapturedFdt,
+    cmdline: str,
+    verify: bool | str = True,
+    console: bool = True,
+) -> dict[str, Any]:
+    """Recipe for booting ``kernel`` on the same QEMU pseries config ``dtb`` came from."""
+    mem_top = min(PPC64_REAL_MODE_LIMIT, 1 << 30)
+    # RTAS is a memreserve entry; the old initrd's entry is for kernel A only.
+    rtas_base = int(dtb.info.get("rtas-base", "0"), 16)
+    reserved = [
+        {"start": hex(a), "size": hex(s)}
+        for a, s in dtb.memreserve()
+        if rtas_base and a <= rtas_base < a + s
+    ]
+    r: dict[str, Any] = {
+        "arch": "ppc64le",
+        "page_size": "0x10000",
+        "memory": [{"start": "0x0", "size": hex(mem_top)}],
+        "reserved": reserved,
+        "load_min": "0x" + dtb.info["kernel-end"].lstrip("0") if dtb.info.get("kernel-end") else None,
+        "verify": verify,
+        "purgatory": {"console": console},
+        "kernel": {"path": str(kernel)},
+        "dtb": {"path": str(dtb.path)},
+        "cmdline": cmdline,
+    }
+    if initrd is not None:
+        r["initrd"] = {"path": str(initrd)}
+    return {k: v for k, v in r.items() if v is not None}
+
+
+def write_recipe(directory: Path, recipe: dict[str, Any], name: str = "e2e") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
+    path.write_text(json.dumps(recipe, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def build_bundle(recipe_path: Path, out_dir: Path) -> Path:
+    """Run the toolchain on ``recipe_path``; return the bundle it wrote.
+
+    ADAPT HERE when the toolchain CLI settles; the harness only needs a .kxb path.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "toolchain", "build", str(recipe_path), "-o", str(out_dir)]
+    r = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+    bundles = sorted(out_dir.rglob("*.kxb"))
+    if not bundles:
+        raise RuntimeError(f"toolchain wrote no .kxb under {out_dir}:\n{r.stdout}")
+    return bundles[0]

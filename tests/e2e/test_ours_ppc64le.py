@@ -1,0 +1,45 @@
+"""Our own pieces on the real kernel: toolchain bundle + kxload, ppc64le.
+
+Skipped, with the reason, until ``build/loader/ppc64le/kxload`` exists and
+``python -m toolchain`` runs.  Same kernel A, same B initrd and marker as the
+kexec-tools reference run, so a failure here points at our bundle or loader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import harness as H
+from . import recipes
+from .debian import GuestAssets
+from .fdt import CapturedFdt
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def kxload() -> Path:
+    why = H.our_pieces_missing("ppc64le")
+    if why:
+        pytest.skip(f"our loader/toolchain not available: {why}")
+    return H.kxload_path("ppc64le")
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["verified", "fast"])
+def test_our_bundle_reaches_kernel_b(
+    kxload: Path, ppc64el_assets: GuestAssets, ppc64el_fdt: CapturedFdt, e2e_tmp: Path, verify: bool
+) -> None:
+    work = e2e_tmp / f"ours-{'v' if verify else 'f'}"
+    work.mkdir()
+    initrd = work / "b.cpio"
+    initrd.write_bytes(H.b_initrd(ppc64el_assets))
+    recipe = recipes.write_recipe(work, recipes.ppc64le_recipe(
+        ppc64el_assets.kernel, initrd, ppc64el_fdt, "console=hvc0 KXMARK=1", verify=verify))
+    bundle = recipes.build_bundle(recipe, work / "out")
+    h = H.run_our_bundle(bundle, kxload, smp=2, assets=ppc64el_assets,
+                         name=f"ours-{'verified' if verify else 'fast'}")
+    assert h.exec_line is not None, H.describe(h)
+    assert h.reached_b, H.describe(h)
+    assert h.b_cmdline is not None and "KXMARK=1" in h.b_cmdline.split(), H.describe(h)
