@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..kernels import KernelImage
+    from ..layout import Allocator, Plan, PlannedSegment
+    from ..recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,6 +40,35 @@ class Arch:
     purgatory_window: int = 0x10000
     # Extra purgatory symbols that are part of this arch's hand-off: name -> size.
     handoff_symbols: dict[str, int] = field(default_factory=dict)
+    default_load_min: int = 0x1000000
+    limit_hint: str = "keep every segment inside the memory ranges"
+    needs_dtb: bool = True
+    # /chosen properties of the running kernel that must not reach the new one.
+    dtb_drop: tuple[str, ...] = ()
+
+    def extra_segments(self, recipe: "Recipe") -> int:
+        """Segments the arch adds beyond kernel, initrd, dtb, blobs and purgatory."""
+        return 0
+
+    def load_kernel(self, path: Path, source: str, scratch: Path | None = None) -> "KernelImage":
+        """Parse and check a kernel file; raise KernelFormatError if it is not one for us."""
+        raise NotImplementedError
+
+    def generated_cpu_props(self, cpu: int) -> dict[str, bytes]:
+        """Extra properties of each cpu node in a generated device tree."""
+        return {}
+
+    def handoff_values(self, plan: "Plan", kernel: "KernelImage") -> dict[str, bytes]:
+        """Bytes for each of ``handoff_symbols``, from the finished plan."""
+        raise NotImplementedError
+
+    def extra_plan_segments(self, recipe: "Recipe", segments: list["PlannedSegment"], build_dir: Path,
+                            alloc: "Allocator") -> list["PlannedSegment"]:
+        """Arch-specific generated segments (x86_64: boot_params, command line)."""
+        return []
+
+    def u64(self, value: int) -> bytes:
+        return value.to_bytes(8, "little" if self.little_endian else "big")
 
     @property
     def purgatory_src(self) -> Path:

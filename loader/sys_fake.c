@@ -1,0 +1,133 @@
+/*
+ * Fake system-call layer for host tests (never linked into the real loader).
+ *
+ * Records every kexec-related call as one line, to the file named by KXLOAD_FAKE_LOG
+ * (appended) or to stderr prefixed with "fake: ":
+ *   kexec_load entry=0x.. nr=N flags=0x..
+ *   segment I buf_offset=0x.. bufsz=0x.. mem=0x.. memsz=0x..   (offset from the mapping)
+ *   sync
+ *   reboot cmd=0x45584543
+ * Environment knobs:
+ *   KXLOAD_TEST_MACHINE       `uname -m` to report (default: the real one)
+ *   KXLOAD_TEST_PAGESIZE      page size to report, decimal or 0x-hex (default: the real one)
+ *   KXLOAD_FAKE_KEXEC_ERRNO   errno kexec_load fails with (default 0: success)
+ *   KXLOAD_FAKE_REBOOT_ERRNO  errno reboot fails with (default 0: "rebooted", returns)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "sys.h"
+
+static const unsigned char *map_base;
+
+static void record(const char *line)
+{
+	const char *path = getenv("KXLOAD_FAKE_LOG");
+	int fd = 2;
+
+	if (path && *path) {
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			abort();
+	} else if (write(fd, "fake: ", 6) < 0) {
+		abort();
+	}
+	if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0)
+		abort();
+	if (fd != 2)
+		close(fd);
+}
+
+static unsigned long env_num(const char *name, unsigned long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 0) : dflt;
+}
+
+int kx_kexec_load(unsigned long entry, unsigned long nr, const struct kx_segment *segs,
+		  unsigned long flags)
+{
+	char line[256];
+	struct kx_buf b;
+	unsigned long i;
+
+	kx_buf_init(&b, line, sizeof(line));
+	kx_put_str(&b, "kexec_load entry=");
+	kx_put_hex(&b, entry);
+	kx_put_str(&b, " nr=");
+	kx_put_dec(&b, nr);
+	kx_put_str(&b, " flags=");
+	kx_put_hex(&b, flags);
+	record(line);
+	for (i = 0; i < nr; i++) {
+		kx_buf_init(&b, line, sizeof(line));
+		kx_put_str(&b, "segment ");
+		kx_put_dec(&b, i);
+		kx_put_str(&b, " buf_offset=");
+		kx_put_hex(&b, (uint64_t)((const unsigned char *)segs[i].buf - map_base));
+		kx_put_str(&b, " bufsz=");
+		kx_put_hex(&b, segs[i].bufsz);
+		kx_put_str(&b, " mem=");
+		kx_put_hex(&b, segs[i].mem);
+		kx_put_str(&b, " memsz=");
+		kx_put_hex(&b, segs[i].memsz);
+		record(line);
+	}
+	return (int)env_num("KXLOAD_FAKE_KEXEC_ERRNO", 0);
+}
+
+void kx_sync(void)
+{
+	record("sync");
+}
+
+int kx_reboot_kexec(void)
+{
+	record("reboot cmd=0x45584543");
+	return (int)env_num("KXLOAD_FAKE_REBOOT_ERRNO", 0);
+}
+
+int kx_machine(char *buf, size_t cap)
+{
+	const char *m = getenv("KXLOAD_TEST_MACHINE");
+	struct utsname u;
+	size_t n;
+
+	if (!m) {
+		if (uname(&u) != 0)
+			return errno;
+		m = u.machine;
+	}
+	n = strlen(m);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, m, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+unsigned long kx_page_size(void)
+{
+	return env_num("KXLOAD_TEST_PAGESIZE", (unsigned long)getpagesize());
+}
+
+const void *kx_map(int fd, size_t len, int *err)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+
+	if (p == MAP_FAILED) {
+		*err = errno;
+		return NULL;
+	}
+	map_base = p;
+	return p;
+}
