@@ -31,7 +31,7 @@ def _fail(exc: Exception) -> int:
     return 1
 
 
-def _catching(fn: Any) -> Any:
+def _catching(fn: Any, label: str = "") -> Any:
     def action(target: Any, source: Any, env: Any) -> int:
         from .bundle import BundleError
         from .elfimage import ElfImageError
@@ -48,7 +48,9 @@ def _catching(fn: Any) -> Any:
                 Path(str(t)).unlink(missing_ok=True)
             return _fail(exc)
     action.__name__ = fn.__name__
-    return action
+    from SCons.Action import Action  # type: ignore[import-not-found]
+
+    return Action(action, f"{label or fn.__name__} $TARGET")
 
 
 def help_text() -> str:
@@ -79,6 +81,12 @@ class Builder:
         self._objs: dict[str, list[Any]] = {}
         self._payloads: dict[str, Any] = {}
         self.env["ENV"] = self.cc.env(self.cache)
+        self.verbose = env.get("VERBOSE", False)
+
+    def _cmd(self, command: str, label: str) -> Any:
+        from SCons.Action import Action  # type: ignore[import-not-found]
+
+        return Action(command, None if self.verbose else f"{label} $TARGET")
 
     def objects(self, arch: Arch) -> list[Any]:
         if arch.name in self._objs:
@@ -90,7 +98,7 @@ class Builder:
         for src in build.purgatory_sources(arch):
             obj = out_dir / f"{src.parent.name}-{src.stem}.o"
             cmd = build.compile_command(arch, Path("$SOURCE"), Path("$TARGET"), self.cc)
-            node = env.Command(str(obj), str(src), " ".join(cmd))
+            node = env.Command(str(obj), str(src), self._cmd(" ".join(cmd), "cc"))
             env.Depends(node, headers)
             objs.extend(node)
         self._objs[arch.name] = objs
@@ -99,26 +107,22 @@ class Builder:
     def purgatory(self, r: recipemod.Recipe, out: Path, base: int) -> Any:
         env = self.env
         script_text = r.arch.linker_script(base)
-        script = env.Command(str(out / "purgatory.ld"), env.Value(script_text),
-                             lambda target, source, env: Path(str(target[0])).write_text(source[0].read()) and None)
+        script = env.Command(str(out / "purgatory.ld"), env.Value(script_text), _catching(_do_script, "ld-script"))
         objs = self.objects(r.arch)
         link = build.link_command(r.arch, [Path("${SOURCES[1:]}")], Path("${SOURCES[0]}"), Path("$TARGET"), self.cc)
         elf = env.Command(str(out / "purgatory.elf"), script + objs,
-                          [" ".join(link), _catching(lambda target, source, env: build.check_fully_linked(Path(str(target[0]))))])
+                          [self._cmd(" ".join(link), "link"),
+                           _catching(_do_check, "check")])
         return elf
 
     def payload(self, arch: Arch) -> Any:
         if arch.name in self._payloads:
             return self._payloads[arch.name]
-        from payloads import build as payload_build  # type: ignore[import-not-found]
-
         out_dir = BUILD / "payload" / arch.name
 
-        def make(target: Any, source: Any, env: Any) -> None:
-            payload_build.build_payload(arch, out_dir)
-
         srcs = [str(p) for p in sorted(arch.payload_src.iterdir()) if p.is_file()]
-        node = self.env.Command(str(out_dir / "payload.elf"), srcs, _catching(make))
+        node = self.env.Command(str(out_dir / "payload.elf"), [self.env.Value(arch.name), *srcs],
+                                _catching(_do_payload, "payload"))
         self._payloads[arch.name] = node
         return node
 
@@ -132,43 +136,61 @@ class Builder:
         # the recipe alone (no input sizes), so SConstruct-time planning of it is cheap.
         base = purgatory_base(r)
         elf = self.purgatory(r, out, base)
-        recipe_value = env.Value(json.dumps({"data": r.data, "file": r.file, "sha": r.sha256,
-                                             "overrides": overrides}, sort_keys=True))
-
-        def do_plan(target: Any, source: Any, env: Any) -> None:
-            from . import layout
-
-            fresh = recipemod.load(r.file, overrides)
-            pay = Path(str(payload[0])) if payload else None
-            plan = layout.make_plan(fresh, out, pay)
-            if plan.purgatory_base != base:
-                raise recipemod.RecipeError(r.file, "/purgatory", "purgatory moved during planning; rerun scons")
-            layout.write_plan(plan, Path(str(target[0])))
-
-        plan = env.Command(str(out / "plan.json"), [recipe_value, *inputs, *payload], _catching(do_plan))
-        env.Depends(plan, toolchain_py)
-
-        def do_patch(target: Any, source: Any, env: Any) -> None:
-            from . import layout, patch
-
-            p = layout.read_plan(Path(str(source[0])))
-            patch.patch_symbols(str(source[1]), str(target[0]), p.symbol_values())
-
-        patched = env.Command(str(out / "purgatory.patched.elf"), plan + elf, _catching(do_patch))
-
-        def do_emit(target: Any, source: Any, env: Any) -> None:
-            from . import emit, layout
-
-            p = layout.read_plan(Path(str(source[0])))
-            emit.emit(p, Path(str(source[1])), Path(str(target[0])), Path(str(target[1])), self.cc.version)
-
+        recipe_value = env.Value(json.dumps({"data": r.data, "file": r.file, "sha": r.sha256, "base": base,
+                                             "overrides": overrides, "out": str(out)}, sort_keys=True))
         dtb = [str(out / "dtb.bin")] if (r.dtb or r.dtb_generate) else []
-        outputs = env.Command([str(out / "bundle.kxb"), str(out / "manifest.json")], plan + patched + inputs + payload,
-                              _catching(do_emit))
-        env.SideEffect(dtb, plan) if dtb else None
+        plan = env.Command([str(out / "plan.json"), *dtb], [recipe_value, *payload, *inputs], _catching(_do_plan, "plan"))
+        env.Depends(plan, toolchain_py)
+        patched = env.Command(str(out / "purgatory.patched.elf"), [plan[0], *elf], _catching(_do_patch, "patch"))
+        outputs = env.Command([str(out / "bundle.kxb"), str(out / "manifest.json")],
+                              [plan[0], *patched, *plan[1:], *inputs, *payload], _catching(_do_emit, "emit"))
         env.Depends(outputs, toolchain_py)
         env.Clean(outputs, [str(out)])
         return outputs
+
+
+# Actions are module-level functions that take everything from their sources: SCons
+# signs a Python action by its code and closure, so closures over live objects would make
+# every run look like a change.
+
+def _do_script(target: Any, source: Any, env: Any) -> None:
+    Path(str(target[0])).write_text(source[0].read())
+
+
+def _do_check(target: Any, source: Any, env: Any) -> None:
+    build.check_fully_linked(Path(str(target[0])))
+
+
+def _do_payload(target: Any, source: Any, env: Any) -> None:
+    from payloads import build as payload_build  # type: ignore[import-not-found]
+
+    payload_build.build_payload(arches.get(source[0].read()), Path(str(target[0])).parent)
+
+
+def _do_plan(target: Any, source: Any, env: Any) -> None:
+    from . import layout
+
+    spec = json.loads(source[0].read())
+    fresh = recipemod.load(spec["file"], spec["overrides"])
+    pay = Path(str(source[1])) if fresh.kernel_builtin else None
+    plan = layout.make_plan(fresh, Path(spec["out"]), pay)
+    if plan.purgatory_base != spec["base"]:
+        raise recipemod.RecipeError(fresh.file, "/purgatory", "the purgatory moved during planning; run scons again")
+    layout.write_plan(plan, Path(str(target[0])))
+
+
+def _do_patch(target: Any, source: Any, env: Any) -> None:
+    from . import layout, patch
+
+    p = layout.read_plan(Path(str(source[0])))
+    patch.patch_symbols(str(source[1]), str(target[0]), p.symbol_values())
+
+
+def _do_emit(target: Any, source: Any, env: Any) -> None:
+    from . import emit, layout
+
+    p = layout.read_plan(Path(str(source[0])))
+    emit.emit(p, Path(str(source[1])), Path(str(target[0])), Path(str(target[1])), DEFAULT.version)
 
 
 def purgatory_base(r: recipemod.Recipe) -> int:
