@@ -51,7 +51,8 @@ def build_bundle(plan: Plan, patched: Path) -> bundle.Bundle:
     return bundle.Bundle(arch.code, entry, plan.page_size, flags, segs)
 
 
-def manifest(plan: Plan, b: bundle.Bundle, bundle_bytes: bytes, compiler: str, symbols: dict[str, bytes]) -> dict[str, Any]:
+def manifest(plan: Plan, b: bundle.Bundle, bundle_bytes: bytes, compiler: str, symbols: dict[str, bytes],
+             addresses: dict[str, int]) -> dict[str, Any]:
     offsets, _ = bundle.layout_offsets(b.segments)
     segs = []
     for seg, off in zip(b.segments, offsets):
@@ -74,7 +75,8 @@ def manifest(plan: Plan, b: bundle.Bundle, bundle_bytes: bytes, compiler: str, s
         "page_size": _hex(plan.page_size),
         "verify": verify,
         "segments": segs,
-        "purgatory": {"symbols": {k: v.hex() for k, v in sorted(symbols.items())}},
+        "purgatory": {"symbols": {k: {"address": _hex(addresses[k]), "size": len(v), "value": v.hex()}
+                                  for k, v in sorted(symbols.items())}},
         "bundle": {"format_version": bundle.VERSION, "size": len(bundle_bytes),
                    "sha256": hashlib.sha256(bundle_bytes).hexdigest()},
         "provenance": {
@@ -93,7 +95,9 @@ def emit(plan: Plan, patched: Path, out_bundle: Path, out_manifest: Path, compil
         stale.unlink(missing_ok=True)
     b = build_bundle(plan, patched)
     data = bundle.to_bytes(b)
-    man = manifest(plan, b, data, compiler, plan.symbol_values())
+    values = plan.symbol_values()
+    syms = elfimage.read(patched).symbols
+    man = manifest(plan, b, data, compiler, values, {k: syms[k].value for k in values})
     text = json.dumps(man, indent=2, sort_keys=False) + "\n"
     tmp_b = out_bundle.with_name(out_bundle.name + ".tmp")
     tmp_m = out_manifest.with_name(out_manifest.name + ".tmp")

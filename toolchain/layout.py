@@ -285,7 +285,8 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
     segments.sort(key=lambda s: s.mem)
 
     regions, digest = region_digest(segments, recipe.verify)
-    inputs = [{"role": "recipe", "path": _repo_relative(recipe.file), "sha256": recipe.sha256}]
+    inputs = [{"role": "recipe" if f == recipe.file else "recipe-base", "path": _repo_relative(f), "sha256": h}
+              for f, h in recipe.files]
     for inp, label in ((recipe.kernel, kernel_path), (recipe.initrd, None), (recipe.dtb, None), *((b, None) for b in recipe.blobs)):
         if inp is None:
             continue

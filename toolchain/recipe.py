@@ -73,6 +73,7 @@ class Recipe:
     data: dict[str, Any] = field(repr=False)       # merged, overridden recipe
     origins: dict[str, str] = field(repr=False)    # JSON pointer -> file that set it
     sha256: str = ""                                # of the recipe file and its bases
+    files: tuple[tuple[str, str], ...] = ()         # (path, sha256): bases first, this file last
 
     def origin(self, pointer: str) -> str:
         return origin_of(self.origins, pointer, self.file)
@@ -176,13 +177,13 @@ def _rebase_paths(data: dict[str, Any], base_dir: Path, top_dir: Path) -> None:
         fix(blob)
 
 
-def _load_merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, str], list[bytes]]:
+def _load_merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, str], list[tuple[Path, bytes]]]:
     real = path.resolve()
     if real in seen:
         chain = " -> ".join(str(p) for p in (*seen, real))
         raise RecipeError(str(path), "/extends", f"recipes extend each other in a cycle: {chain}")
     data = _read_json(path)
-    raw = [path.read_bytes()]
+    raw = [(path, path.read_bytes())]
     origins: dict[str, str] = {}
     ext = data.pop("extends", None)
     if ext is None:
@@ -256,9 +257,11 @@ def load(name: str, overrides: dict[str, str] | None = None) -> Recipe:
         pointer = "".join(f"/{_escape(str(p))}" for p in err.absolute_path)
         raise RecipeError(origin_of(origins, pointer, str(path)), pointer, _schema_message(err),
                           "see schemas/recipe.schema.json")
-    digest = hashlib.sha256(b"".join(hashlib.sha256(r).digest() for r in raw)).hexdigest() if len(raw) > 1 \
-        else hashlib.sha256(raw[0]).hexdigest()
-    recipe = _build(path, data, origins, digest)
+    files = tuple((str(p), hashlib.sha256(b).hexdigest()) for p, b in raw)
+    # One file: its own hash. A chain: the hash of the member hashes, bases first.
+    digest = files[0][1] if len(files) == 1 else \
+        hashlib.sha256(b"".join(bytes.fromhex(h) for _, h in files)).hexdigest()
+    recipe = _build(path, data, origins, digest, files)
     check(recipe)
     return recipe
 
@@ -282,7 +285,8 @@ def _input(data: dict[str, Any], origins: dict[str, str], pointer: str, role: st
     return Input(role, pointer, path, given, addr, origin_of(origins, pointer + "/path", default))
 
 
-def _build(path: Path, d: dict[str, Any], origins: dict[str, str], digest: str) -> Recipe:
+def _build(path: Path, d: dict[str, Any], origins: dict[str, str], digest: str,
+           files: tuple[tuple[str, str], ...]) -> Recipe:
     arch = arches.get(d["arch"])
     base = path.parent
     f = str(path)
@@ -311,6 +315,7 @@ def _build(path: Path, d: dict[str, Any], origins: dict[str, str], digest: str) 
         data=d,
         origins=origins,
         sha256=digest,
+        files=files,
     )
 
 
