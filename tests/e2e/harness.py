@@ -55,6 +55,14 @@ class Handoff:
         return None
 
     @property
+    def loaded_to_b_first(self) -> float | None:
+        """Host seconds from ``KXE2E-LOADED`` (before ``kexec -e``) to B's first line:
+        the hand-off proper (shutdown of A, purgatory incl. any digest check, B's start)."""
+        if self.loaded_line and self.b_first_line:
+            return self.b_first_line.t - self.loaded_line.t
+        return None
+
+    @property
     def exec_to_b_init(self) -> float | None:
         if self.exec_line and self.b_booted:
             return self.b_booted.t - self.exec_line.t
