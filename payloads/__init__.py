@@ -1,0 +1,1 @@
+"""Tiny test kernels ("payloads") booted by the purgatory tests."""
