@@ -162,6 +162,10 @@ def _do_check(target: Any, source: Any, env: Any) -> None:
 
 
 def _do_payload(target: Any, source: Any, env: Any) -> None:
+    # SCons restores sys.path after reading the SConstruct; the repo root must be re-added
+    # for the payloads package to import when the action runs.
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
     from payloads import build as payload_build  # type: ignore[import-not-found]
 
     payload_build.build_payload(arches.get(source[0].read()), Path(str(target[0])).parent)
