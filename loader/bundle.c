@@ -78,140 +78,148 @@ uint32_t kxb_crc32(uint32_t crc, const unsigned char *p, size_t n)
 
 /* ---- little-endian readers (independent of host byte order) ---- */
 
+/* memcpy of a constant size compiles to one load; big-endian hosts byte-swap it. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define FROM_LE16(v) __builtin_bswap16(v)
+#define FROM_LE32(v) __builtin_bswap32(v)
+#define FROM_LE64(v) __builtin_bswap64(v)
+#else
+#define FROM_LE16(v) (v)
+#define FROM_LE32(v) (v)
+#define FROM_LE64(v) (v)
+#endif
+
 static uint32_t le16(const unsigned char *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+	uint16_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return FROM_LE16(v);
 }
 
 static uint32_t le32(const unsigned char *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return FROM_LE32(v);
 }
 
 static uint64_t le64(const unsigned char *p)
 {
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return FROM_LE64(v);
 }
 
-/* ---- error reporting helpers ---- */
+/* ---- error messages: one format per error code (directives as in fmt.h) ---- */
+
+static const char *const messages[KXB_E_COUNT] = {
+	[KXB_OK] = "ok",
+	[KXB_E_SHORT] = "file is %d bytes, shorter than the 64-byte header",
+	[KXB_E_MAGIC] = "bad magic: not a .kxb bundle",
+	[KXB_E_VERSION] = "unsupported version %d (this loader knows version 1)",
+	[KXB_E_HEADER_SIZE] = "header_size is %d, expected 64",
+	[KXB_E_ENTRY_SIZE] = "entry_size is %d, expected 96",
+	[KXB_E_FILE_SIZE] = "header says the file is %d bytes but it has %d (truncated or padded?)",
+	[KXB_E_CHECKSUM] = "checksum mismatch (header %x, computed %x)",
+	[KXB_E_RESERVED] = "reserved header fields are not zero",
+	[KXB_E_FLAGS] = "unknown header flags %x (only bit 0, verify, is defined)",
+	[KXB_E_NR_SEGMENTS] = "%d segments; kexec_load takes 1..16",
+	[KXB_E_PAGE_SIZE] = "page size %x is not a power of two in 4 KiB..1 MiB",
+	[KXB_E_ARCH_CODE] = "unknown arch code %d",
+	[KXB_E_TABLE] = "segment table runs past the end of the file",
+	[KXB_E_SEG_NAME] = "segment %d: name is not NUL-terminated",
+	[KXB_E_SEG_KIND] = "segment %d: unknown kind %d",
+	[KXB_E_SEG_FLAGS] = "segment %d: unknown flags %x (only PURGATORY and VERIFIED are defined)",
+	[KXB_E_SEG_MEMSZ_ZERO] = "segment %d: memsz is zero",
+	[KXB_E_SEG_MEM_ALIGN] = "segment %d: mem %x is not aligned to the bundle page size %x",
+	[KXB_E_SEG_MEMSZ_ALIGN] = "segment %d: memsz %x is not aligned to the bundle page size %x",
+	[KXB_E_SEG_MEM_WRAP] = "segment %d: mem %x + memsz %x overflows 64 bits",
+	[KXB_E_SEG_BUFSZ] = "segment %d: bufsz %x is larger than memsz %x",
+	[KXB_E_SEG_OFF_ALIGN] = "segment %d: data offset %x is not a multiple of 16",
+	[KXB_E_SEG_OFF_LOW] = "segment %d: data offset %x is inside the header or segment table",
+	[KXB_E_SEG_OFF_WRAP] = "segment %d: data offset %x + bufsz %x overflows 64 bits",
+	[KXB_E_SEG_OFF_END] = "segment %d: data offset %x + bufsz %x runs past the end of the file",
+	[KXB_E_SEG_ORDER] = "segment %d: mem %x is below the previous segment's (not sorted by address)",
+	[KXB_E_SEG_OVERLAP] = "segment %d: mem %x overlaps the previous segment, which ends at %x",
+	[KXB_E_DATA_OVERLAP] = "segment %d: data overlaps the data of segment %d",
+	[KXB_E_NO_PURGATORY] = "no segment is flagged PURGATORY",
+	[KXB_E_MANY_PURGATORY] = "%d segments are flagged PURGATORY; exactly one is required",
+	[KXB_E_ENTRY] = "entry %x is not inside the purgatory segment %d",
+	[KXB_E_NOT_VERIFIED] = "verify flag is set but no segment is flagged VERIFIED",
+	[KXB_E_WRONG_ARCH] = "bundle is for %s (uname -m %s) but this machine is %e",
+	[KXB_E_RUN_PAGE] = "segment %d: mem %x/memsz %x is not aligned to this machine's page size %x",
+};
 
 struct ctx {
 	struct kx_buf msg;
 };
 
-static enum kxb_err fail(struct ctx *c, enum kxb_err e, const char *text)
+static enum kxb_err fail(struct ctx *c, enum kxb_err e, ...)
 {
-	kx_put_str(&c->msg, text);
+	va_list ap;
+
+	va_start(ap, e);
+	kx_vfmt(&c->msg, messages[e], ap);
+	va_end(ap);
 	return e;
 }
 
-static void seg_label(struct ctx *c, uint32_t i)
-{
-	kx_put_str(&c->msg, "segment ");
-	kx_put_dec(&c->msg, i);
-	kx_put_str(&c->msg, ": ");
-}
-
-/* "<label><what> 0x<v> <rest>" */
-static enum kxb_err seg_fail(struct ctx *c, enum kxb_err e, uint32_t i, const char *what,
-			     uint64_t v, const char *rest)
-{
-	seg_label(c, i);
-	kx_put_str(&c->msg, what);
-	kx_put_hex(&c->msg, v);
-	kx_put_str(&c->msg, rest);
-	return e;
-}
+#define U KX_U
 
 static enum kxb_err parse(const unsigned char *d, size_t len, uint64_t run_page,
 			  const char *machine, struct kxb_plan *plan, struct ctx *c)
 {
+	static const unsigned char zero[4];
 	const struct arch_info *arch = 0;
-	uint32_t version, hsize, esize, nseg, i, j, npurg = 0, nverified = 0;
-	uint64_t file_size, page, table_end, v;
+	const struct kxb_segment *p;
+	uint32_t v32, nseg, i, j, npurg = 0, nverified = 0;
+	uint64_t file_size, page, table_end;
 	uint32_t crc, stored;
 	size_t k;
 
-	if (len < KXB_HEADER_SIZE) {
-		kx_put_str(&c->msg, "file is ");
-		kx_put_dec(&c->msg, len);
-		return fail(c, KXB_E_SHORT, " bytes, shorter than the 64-byte header");
-	}
+	if (len < KXB_HEADER_SIZE)
+		return fail(c, KXB_E_SHORT, U(len));
 	for (k = 0; k < sizeof(kxb_magic); k++)
 		if (d[k] != kxb_magic[k])
-			return fail(c, KXB_E_MAGIC, "bad magic: not a .kxb bundle");
-	version = le16(d + 8);
-	if (version != 1) {
-		kx_put_str(&c->msg, "unsupported version ");
-		kx_put_dec(&c->msg, version);
-		return fail(c, KXB_E_VERSION, " (this loader knows version 1)");
-	}
-	hsize = le16(d + 10);
-	if (hsize != KXB_HEADER_SIZE) {
-		kx_put_str(&c->msg, "header_size is ");
-		kx_put_dec(&c->msg, hsize);
-		return fail(c, KXB_E_HEADER_SIZE, ", expected 64");
-	}
-	esize = le16(d + 12);
-	if (esize != KXB_ENTRY_SIZE) {
-		kx_put_str(&c->msg, "entry_size is ");
-		kx_put_dec(&c->msg, esize);
-		return fail(c, KXB_E_ENTRY_SIZE, ", expected 96");
-	}
+			return fail(c, KXB_E_MAGIC);
+	if ((v32 = le16(d + 8)) != 1)
+		return fail(c, KXB_E_VERSION, U(v32));
+	if ((v32 = le16(d + 10)) != KXB_HEADER_SIZE)
+		return fail(c, KXB_E_HEADER_SIZE, U(v32));
+	if ((v32 = le16(d + 12)) != KXB_ENTRY_SIZE)
+		return fail(c, KXB_E_ENTRY_SIZE, U(v32));
 	file_size = le64(d + 40);
-	if (file_size != (uint64_t)len) {
-		kx_put_str(&c->msg, "header says the file is ");
-		kx_put_dec(&c->msg, file_size);
-		kx_put_str(&c->msg, " bytes but it has ");
-		kx_put_dec(&c->msg, len);
-		return fail(c, KXB_E_FILE_SIZE, " (truncated or padded?)");
-	}
+	if (file_size != (uint64_t)len)
+		return fail(c, KXB_E_FILE_SIZE, file_size, U(len));
 	stored = le32(d + KXB_CHECKSUM_OFF);
-	{
-		static const unsigned char zero[4];
-
-		crc = kxb_crc32(0, d, KXB_CHECKSUM_OFF);
-		crc = kxb_crc32(crc, zero, 4);
-		crc = kxb_crc32(crc, d + KXB_CHECKSUM_OFF + 4, len - KXB_CHECKSUM_OFF - 4);
-	}
-	if (crc != stored) {
-		kx_put_str(&c->msg, "checksum mismatch (header ");
-		kx_put_hex(&c->msg, stored);
-		kx_put_str(&c->msg, ", computed ");
-		kx_put_hex(&c->msg, crc);
-		return fail(c, KXB_E_CHECKSUM, ")");
-	}
+	crc = kxb_crc32(0, d, KXB_CHECKSUM_OFF);
+	crc = kxb_crc32(crc, zero, 4);
+	crc = kxb_crc32(crc, d + KXB_CHECKSUM_OFF + 4, len - KXB_CHECKSUM_OFF - 4);
+	if (crc != stored)
+		return fail(c, KXB_E_CHECKSUM, U(stored), U(crc));
 	if (le32(d + 52) != 0 || le64(d + 56) != 0)
-		return fail(c, KXB_E_RESERVED, "reserved header fields are not zero");
+		return fail(c, KXB_E_RESERVED);
 	plan->flags = le32(d + 20);
-	if (plan->flags & ~KXB_FLAG_VERIFY) {
-		kx_put_str(&c->msg, "unknown header flags ");
-		kx_put_hex(&c->msg, plan->flags);
-		return fail(c, KXB_E_FLAGS, " (only bit 0, verify, is defined)");
-	}
+	if (plan->flags & ~KXB_FLAG_VERIFY)
+		return fail(c, KXB_E_FLAGS, U(plan->flags));
 	nseg = le16(d + 14);
-	if (nseg < 1 || nseg > KXB_MAX_SEGMENTS) {
-		kx_put_dec(&c->msg, nseg);
-		return fail(c, KXB_E_NR_SEGMENTS, " segments; kexec_load takes 1..16");
-	}
+	if (nseg < 1 || nseg > KXB_MAX_SEGMENTS)
+		return fail(c, KXB_E_NR_SEGMENTS, U(nseg));
 	page = le64(d + 32);
-	if ((page & (page - 1)) || page < 0x1000 || page > 0x100000) {
-		kx_put_str(&c->msg, "page size ");
-		kx_put_hex(&c->msg, page);
-		return fail(c, KXB_E_PAGE_SIZE, " is not a power of two in 4 KiB..1 MiB");
-	}
+	if ((page & (page - 1)) || page < 0x1000 || page > 0x100000)
+		return fail(c, KXB_E_PAGE_SIZE, page);
 	plan->arch_code = le32(d + 16);
 	for (k = 0; k < NR_ARCHES; k++)
 		if (arches[k].code == plan->arch_code)
 			arch = &arches[k];
-	if (!arch) {
-		kx_put_str(&c->msg, "unknown arch code ");
-		kx_put_dec(&c->msg, plan->arch_code);
-		return fail(c, KXB_E_ARCH_CODE, "");
-	}
+	if (!arch)
+		return fail(c, KXB_E_ARCH_CODE, U(plan->arch_code));
 	table_end = KXB_HEADER_SIZE + (uint64_t)nseg * KXB_ENTRY_SIZE;  /* <= 1600, no overflow */
 	if (table_end > file_size)
-		return fail(c, KXB_E_TABLE, "segment table runs past the end of the file");
+		return fail(c, KXB_E_TABLE);
 
 	plan->arch_name = arch->name;
 	plan->arch_uname = arch->uname;
@@ -235,50 +243,34 @@ static enum kxb_err parse(const unsigned char *d, size_t len, uint64_t run_page,
 		s->kind = le32(e + 36);
 		for (k = 0; k < KXB_NAME_SIZE && e[72 + k]; k++)
 			s->name[k] = (char)e[72 + k];
-		if (k == KXB_NAME_SIZE) {
-			seg_label(c, i);
-			return fail(c, KXB_E_SEG_NAME, "name is not NUL-terminated");
-		}
+		if (k == KXB_NAME_SIZE)
+			return fail(c, KXB_E_SEG_NAME, U(i));
 		s->name_len = (uint32_t)k;
 		for (; k < KXB_NAME_SIZE; k++)
 			s->name[k] = '\0';
-		if (!kxb_kind_name(s->kind)) {
-			seg_label(c, i);
-			kx_put_str(&c->msg, "unknown kind ");
-			kx_put_dec(&c->msg, s->kind);
-			return KXB_E_SEG_KIND;
-		}
+		if (!kxb_kind_name(s->kind))
+			return fail(c, KXB_E_SEG_KIND, U(i), U(s->kind));
 		if (s->flags & ~(uint32_t)(KXB_SEG_PURGATORY | KXB_SEG_VERIFIED))
-			return seg_fail(c, KXB_E_SEG_FLAGS, i, "unknown flags ", s->flags,
-					" (only PURGATORY and VERIFIED are defined)");
-		if (s->memsz == 0) {
-			seg_label(c, i);
-			return fail(c, KXB_E_SEG_MEMSZ_ZERO, "memsz is zero");
-		}
+			return fail(c, KXB_E_SEG_FLAGS, U(i), U(s->flags));
+		if (s->memsz == 0)
+			return fail(c, KXB_E_SEG_MEMSZ_ZERO, U(i));
 		if (s->mem & (page - 1))
-			return seg_fail(c, KXB_E_SEG_MEM_ALIGN, i, "mem ", s->mem,
-					" is not aligned to the bundle page size");
+			return fail(c, KXB_E_SEG_MEM_ALIGN, U(i), s->mem, page);
 		if (s->memsz & (page - 1))
-			return seg_fail(c, KXB_E_SEG_MEMSZ_ALIGN, i, "memsz ", s->memsz,
-					" is not aligned to the bundle page size");
+			return fail(c, KXB_E_SEG_MEMSZ_ALIGN, U(i), s->memsz, page);
 		/* mem + memsz must fit in 64 bits (an end of exactly 2^64 does not). */
 		if (s->memsz > UINT64_MAX - s->mem)
-			return seg_fail(c, KXB_E_SEG_MEM_WRAP, i, "mem ", s->mem,
-					" + memsz overflows 64 bits");
+			return fail(c, KXB_E_SEG_MEM_WRAP, U(i), s->mem, s->memsz);
 		if (s->bufsz > s->memsz)
-			return seg_fail(c, KXB_E_SEG_BUFSZ, i, "bufsz ", s->bufsz, " is larger than memsz");
+			return fail(c, KXB_E_SEG_BUFSZ, U(i), s->bufsz, s->memsz);
 		if (s->offset & 15)
-			return seg_fail(c, KXB_E_SEG_OFF_ALIGN, i, "data offset ", s->offset,
-					" is not a multiple of 16");
+			return fail(c, KXB_E_SEG_OFF_ALIGN, U(i), s->offset);
 		if (s->offset < table_end)
-			return seg_fail(c, KXB_E_SEG_OFF_LOW, i, "data offset ", s->offset,
-					" is inside the header or segment table");
+			return fail(c, KXB_E_SEG_OFF_LOW, U(i), s->offset);
 		if (s->bufsz > UINT64_MAX - s->offset)
-			return seg_fail(c, KXB_E_SEG_OFF_WRAP, i, "data offset ", s->offset,
-					" + bufsz overflows 64 bits");
+			return fail(c, KXB_E_SEG_OFF_WRAP, U(i), s->offset, s->bufsz);
 		if (s->offset + s->bufsz > file_size)
-			return seg_fail(c, KXB_E_SEG_OFF_END, i, "data end ", s->offset + s->bufsz,
-					" is past the end of the file");
+			return fail(c, KXB_E_SEG_OFF_END, U(i), s->offset, s->bufsz);
 		if (s->flags & KXB_SEG_PURGATORY) {
 			npurg++;
 			plan->purgatory = i;
@@ -290,71 +282,37 @@ static enum kxb_err parse(const unsigned char *d, size_t len, uint64_t run_page,
 		const struct kxb_segment *a = &plan->seg[i - 1], *b = &plan->seg[i];
 
 		if (b->mem < a->mem)
-			return seg_fail(c, KXB_E_SEG_ORDER, i, "mem ", b->mem,
-					" is below the previous segment's (not sorted by address)");
+			return fail(c, KXB_E_SEG_ORDER, U(i), b->mem);
 		if (a->mem + a->memsz > b->mem)
-			return seg_fail(c, KXB_E_SEG_OVERLAP, i, "mem ", b->mem,
-					" overlaps the previous segment");
+			return fail(c, KXB_E_SEG_OVERLAP, U(i), b->mem, a->mem + a->memsz);
 	}
 	for (i = 0; i < nseg; i++)
 		for (j = i + 1; j < nseg; j++) {
 			const struct kxb_segment *a = &plan->seg[i], *b = &plan->seg[j];
 
 			if (a->bufsz && b->bufsz && a->offset < b->offset + b->bufsz &&
-			    b->offset < a->offset + a->bufsz) {
-				seg_label(c, j);
-				kx_put_str(&c->msg, "data overlaps the data of segment ");
-				kx_put_dec(&c->msg, i);
-				return KXB_E_DATA_OVERLAP;
-			}
+			    b->offset < a->offset + a->bufsz)
+				return fail(c, KXB_E_DATA_OVERLAP, U(j), U(i));
 		}
 	if (npurg == 0)
-		return fail(c, KXB_E_NO_PURGATORY, "no segment is flagged PURGATORY");
-	if (npurg > 1) {
-		kx_put_dec(&c->msg, npurg);
-		return fail(c, KXB_E_MANY_PURGATORY, " segments are flagged PURGATORY; exactly one is required");
-	}
-	v = plan->entry;
-	{
-		const struct kxb_segment *p = &plan->seg[plan->purgatory];
-
-		if (v < p->mem || v - p->mem >= p->memsz) {
-			kx_put_str(&c->msg, "entry ");
-			kx_put_hex(&c->msg, v);
-			kx_put_str(&c->msg, " is not inside the purgatory segment ");
-			kx_put_dec(&c->msg, plan->purgatory);
-			return KXB_E_ENTRY;
-		}
-	}
+		return fail(c, KXB_E_NO_PURGATORY);
+	if (npurg > 1)
+		return fail(c, KXB_E_MANY_PURGATORY, U(npurg));
+	p = &plan->seg[plan->purgatory];
+	if (plan->entry < p->mem || plan->entry - p->mem >= p->memsz)
+		return fail(c, KXB_E_ENTRY, plan->entry, U(plan->purgatory));
 	if ((plan->flags & KXB_FLAG_VERIFY) && nverified == 0)
-		return fail(c, KXB_E_NOT_VERIFIED, "verify flag is set but no segment is flagged VERIFIED");
+		return fail(c, KXB_E_NOT_VERIFIED);
 
 	/* The bundle is valid; now: is it for this machine? */
-	if (!streq(arch->uname, machine)) {
-		kx_put_str(&c->msg, "bundle is for ");
-		kx_put_str(&c->msg, arch->name);
-		kx_put_str(&c->msg, " (uname -m ");
-		kx_put_str(&c->msg, arch->uname);
-		kx_put_str(&c->msg, ") but this machine is ");
-		for (k = 0; k < 64 && machine[k]; k++)
-			;
-		kx_put_escaped(&c->msg, machine, k);
-		return KXB_E_WRONG_ARCH;
-	}
+	if (!streq(arch->uname, machine))
+		return fail(c, KXB_E_WRONG_ARCH, arch->name, arch->uname, machine);
 	if (run_page)
 		for (i = 0; i < nseg; i++) {
 			const struct kxb_segment *s = &plan->seg[i];
 
-			if (s->mem % run_page || s->memsz % run_page) {
-				seg_label(c, i);
-				kx_put_str(&c->msg, "mem ");
-				kx_put_hex(&c->msg, s->mem);
-				kx_put_str(&c->msg, "/memsz ");
-				kx_put_hex(&c->msg, s->memsz);
-				kx_put_str(&c->msg, " is not aligned to this machine's page size ");
-				kx_put_hex(&c->msg, run_page);
-				return KXB_E_RUN_PAGE;
-			}
+			if (s->mem % run_page || s->memsz % run_page)
+				return fail(c, KXB_E_RUN_PAGE, U(i), s->mem, s->memsz, run_page);
 		}
 	return KXB_OK;
 }
@@ -368,6 +326,6 @@ enum kxb_err kxb_parse(const unsigned char *data, size_t len, uint64_t run_page,
 	kx_buf_init(&c.msg, msg, msg_cap);
 	e = parse(data, len, run_page, machine ? machine : "", plan, &c);
 	if (e == KXB_OK)
-		kx_put_str(&c.msg, "ok");
+		fail(&c, KXB_OK);
 	return e;
 }

@@ -5,7 +5,8 @@
  * fills on first use. It reads a bundle that is already in memory, checks every rule of the
  * format plus the two facts about the running machine that matter (its `uname -m` and its
  * page size), and either fills a plan or returns a specific error with a one-line message.
- * All integers are read byte by byte as little-endian, so it works on big-endian hosts.
+ * All integers are read as little-endian whatever the host byte order (byte-swapped on
+ * big-endian hosts).
  */
 #ifndef KXB_BUNDLE_H
 #define KXB_BUNDLE_H

@@ -57,19 +57,65 @@ void kx_put_escaped(struct kx_buf *b, const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0) {
+	if (n == 0)
 		kx_put_char(b, '-');
-		return;
-	}
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c > 0x20 && c < 0x7f && c != '\\' && !(n == 1 && c == '-')) {
-			kx_put_char(b, (char)c);
-		} else {
-			kx_put_str(b, "\\x");
+		if (c <= 0x20 || c >= 0x7f || c == '\\' || (n == 1 && c == '-')) {
+			kx_put_char(b, '\\');
+			kx_put_char(b, 'x');
 			kx_put_char(b, hexdig[c >> 4]);
-			kx_put_char(b, hexdig[c & 15]);
+			c = (unsigned char)hexdig[c & 15];
+		}
+		kx_put_char(b, (char)c);
+	}
+}
+
+static size_t cstrlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+void kx_vfmt(struct kx_buf *b, const char *fmt, va_list ap)
+{
+	const char *s;
+
+	for (; *fmt; fmt++) {
+		if (*fmt != '%' || !fmt[1]) {
+			kx_put_char(b, *fmt);
+			continue;
+		}
+		switch (*++fmt) {
+		case 'd':
+			kx_put_dec(b, va_arg(ap, uint64_t));
+			break;
+		case 'x':
+			kx_put_hex(b, va_arg(ap, uint64_t));
+			break;
+		case 's':
+			kx_put_str(b, va_arg(ap, const char *));
+			break;
+		case 'e':
+			s = va_arg(ap, const char *);
+			kx_put_escaped(b, s, cstrlen(s));
+			break;
+		default:
+			kx_put_char(b, *fmt);
+			break;
 		}
 	}
+}
+
+void kx_fmt(struct kx_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kx_vfmt(b, fmt, ap);
+	va_end(ap);
 }

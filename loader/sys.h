@@ -27,6 +27,10 @@ int kx_reboot_kexec(void);
 int kx_machine(char *buf, size_t cap);
 /* The running page size. */
 unsigned long kx_page_size(void);
+/* open(path, O_RDONLY|O_CLOEXEC|O_NONBLOCK): the fd, or -errno. */
+int kx_open(const char *path);
+/* Size of the open file (lseek to the end): the size, or -errno (e.g. -ESPIPE for a pipe). */
+long kx_file_size(int fd);
 /* Read-only private mapping of the first len (> 0) bytes of fd; NULL and *err on failure. */
 const void *kx_map(int fd, size_t len, int *err);
 

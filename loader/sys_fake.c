@@ -120,6 +120,20 @@ unsigned long kx_page_size(void)
 	return env_num("KXLOAD_TEST_PAGESIZE", (unsigned long)getpagesize());
 }
 
+int kx_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+long kx_file_size(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+
+	return size < 0 ? -errno : (long)size;
+}
+
 const void *kx_map(int fd, size_t len, int *err)
 {
 	void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);

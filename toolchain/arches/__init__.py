@@ -38,9 +38,15 @@ def by_code(code: int) -> Arch:
 
 
 def _load_all() -> None:
+    """Import every arch module in this folder; each registers itself."""
     if _REGISTRY:
         return
-    from . import ppc64le  # noqa: F401  (modules register themselves)
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name != "base":
+            importlib.import_module(f"{__name__}.{mod.name}")
 
 
 __all__ = ["Arch", "ArchError", "get", "names", "by_code", "register"]
