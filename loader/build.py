@@ -39,7 +39,7 @@ SIZE_FLAGS = [
     "-Os", "-static", "-s",
     "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
     "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
-    "-fno-stack-protector", "-fno-sanitize=all",
+    "-fno-stack-protector", "-fno-sanitize=all", "-Wl,-z,norelro",
 ]
 
 
@@ -100,10 +100,19 @@ def build_fuzzer(out: Path, cc: str = "clang", extra_cflags: tuple[str, ...] = (
     return out
 
 
+def build_all(arches: list[str] | None = None, root: Path | None = None) -> dict[str, Path]:
+    """Build several arches concurrently (zig is mostly single-threaded per run)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    arches = list(arches or TARGETS)
+    root = Path(root) if root else REPO / "build" / "loader"
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        paths = pool.map(lambda a: build_loader(a, root / a), arches)
+        return dict(zip(arches, paths))
+
+
 def main(argv: list[str]) -> int:
-    arches = argv or list(TARGETS)
-    for arch in arches:
-        path = build_loader(arch, REPO / "build" / "loader" / arch)
+    for arch, path in build_all(argv or None).items():
         print(f"{arch}: {path} ({path.stat().st_size} bytes)")
     return 0
 

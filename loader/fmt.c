@@ -97,6 +97,11 @@ void kx_vfmt(struct kx_buf *b, const char *fmt, va_list ap)
 		case 'x':
 			kx_put_hex(b, va_arg(ap, uint64_t));
 			break;
+		case 'g':   /* "segment <uint64_t>: " */
+			kx_put_str(b, "segment ");
+			kx_put_dec(b, va_arg(ap, uint64_t));
+			kx_put_str(b, ": ");
+			break;
 		case 's':
 			kx_put_str(b, va_arg(ap, const char *));
 			break;

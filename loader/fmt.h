@@ -23,6 +23,7 @@ void kx_put_escaped(struct kx_buf *b, const char *s, size_t n);
 /*
  * Append fmt with directives taking these argument types (nothing else is understood):
  *   %d uint64_t in decimal   %x uint64_t as 0x-hex   %s const char *   %e const char *, escaped
+ *   %g uint64_t i, written as "segment <i>: "
  * Numbers MUST be passed as uint64_t (use KX_U()).
  */
 #define KX_U(v) ((uint64_t)(v))

@@ -24,24 +24,13 @@ enum {
 };
 
 static const char help_text[] =
-	"usage: kxload [--dry-run | --exec] BUNDLE\n"
-	"       kxload --unload\n"
-	"       kxload --help\n"
-	"\n"
-	"Validate the .kxb bundle BUNDLE completely, then load it with kexec_load(2).\n"
-	"  --dry-run  validate and print the plan; make no kexec system call\n"
-	"  --exec     after loading, sync() and reboot(LINUX_REBOOT_CMD_KEXEC)\n"
-	"  --unload   unload the currently loaded kexec image\n"
-	"  --help     show this text\n"
-	"\n"
-	"exit codes:\n"
-	"  0  success\n"
-	"  1  usage error\n"
-	"  2  cannot read the bundle or identify the machine\n"
-	"  3  invalid bundle\n"
-	"  4  valid bundle, but not for this machine (arch or page size)\n"
-	"  5  kexec_load failed (load or unload)\n"
-	"  6  reboot failed\n";
+	"usage: kxload [--dry-run | --exec] BUNDLE | --unload | --help\n"
+	"Validate the .kxb BUNDLE, then kexec_load(2) it.\n"
+	" --dry-run  validate, print the plan, no kexec syscall\n"
+	" --exec     after loading, sync and reboot into it\n"
+	" --unload   unload the loaded kexec image\n"
+	"exit: 0 ok, 1 usage, 2 cannot read, 3 invalid bundle,\n"
+	" 4 not for this machine (arch/page size), 5 kexec_load failed, 6 reboot failed\n";
 
 static void write_all(int fd, const char *p, size_t n)
 {
@@ -79,24 +68,18 @@ struct errinfo {
 };
 
 static const struct errinfo errs[] = {
-	{ EPERM, "EPERM", "needs CAP_SYS_BOOT (run as root), and is refused under kernel lockdown "
-			  "(/sys/kernel/security/lockdown) or when /proc/sys/kernel/kexec_load_disabled is 1" },
-	{ EADDRNOTAVAIL, "EADDRNOTAVAIL",
-	  "a segment is not page aligned or lies above the kernel's kexec address limit" },
-	{ EBUSY, "EBUSY", "an image is already loaded or a kexec is in progress (run kxload --unload first)" },
-	{ ENOSYS, "ENOSYS", "the kernel was built without CONFIG_KEXEC" },
-	{ EINVAL, "EINVAL", "the kernel refused the segment list (count, overlap, a segment larger than "
-			    "half of RAM, or an arch flag it does not accept)" },
-	{ ENOMEM, "ENOMEM", "the kernel could not allocate memory for the image" },
-	{ EFAULT, "EFAULT", "the kernel could not read a segment buffer" },
+	{ EPERM, "EPERM", "needs CAP_SYS_BOOT; also refused under lockdown "
+			  "(/sys/kernel/security/lockdown) or if /proc/sys/kernel/kexec_load_disabled is 1" },
+	{ EADDRNOTAVAIL, "EADDRNOTAVAIL", "a segment is unaligned or above the kexec address limit" },
+	{ EBUSY, "EBUSY", "an image is already loaded (kxload --unload first)" },
+	{ ENOSYS, "ENOSYS", "kernel built without CONFIG_KEXEC" },
+	{ EINVAL, "EINVAL", "kernel refused the segments (count, overlap, over half of RAM, arch flag)" },
+	{ ENOMEM, "ENOMEM", "kernel out of memory for the image" },
+	{ EFAULT, "EFAULT", NULL },
 	{ ENOENT, "ENOENT", NULL },
 	{ EACCES, "EACCES", NULL },
 	{ EISDIR, "EISDIR", NULL },
-	{ ENOTDIR, "ENOTDIR", NULL },
-	{ ELOOP, "ELOOP", NULL },
-	{ EIO, "EIO", NULL },
 	{ ENODEV, "ENODEV", NULL },
-	{ EOVERFLOW, "EOVERFLOW", NULL },
 };
 
 /* ": EPERM (errno 1)" and, when hints are wanted and known, "; <hint>" */
