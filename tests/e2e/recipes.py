@@ -10,6 +10,7 @@ observed on the real guest (the captured device tree and kernel A's
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,16 +65,16 @@ def write_recipe(directory: Path, recipe: dict[str, Any], name: str = "e2e") -> 
 
 
 def build_bundle(recipe_path: Path, out_dir: Path) -> Path:
-    """Run the toolchain on ``recipe_path``; return the bundle it wrote.
+    """Build ``recipe_path`` with ``scons recipe=PATH``; copy the bundle and manifest to ``out_dir``.
 
-    ADAPT HERE when the toolchain CLI settles; the harness only needs a .kxb path.
+    SCons writes to ``build/<recipe file stem>/``; callers give each recipe a unique stem.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "toolchain", "build", str(recipe_path), "-o", str(out_dir)]
+    cmd = [sys.executable, "-m", "SCons", "-Q", f"recipe={recipe_path}"]
     r = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
-    bundles = sorted(out_dir.rglob("*.kxb"))
-    if not bundles:
-        raise RuntimeError(f"toolchain wrote no .kxb under {out_dir}:\n{r.stdout}")
-    return bundles[0]
+    built = REPO_ROOT / "build" / recipe_path.stem
+    for name in ("bundle.kxb", "manifest.json"):
+        shutil.copy(built / name, out_dir / name)
+    return out_dir / "bundle.kxb"
