@@ -1,0 +1,72 @@
+"""arm64 (AArch64, little-endian), booted through the Linux arm64 boot protocol.
+
+Facts used here (see ../shared/FACTS.md and Documentation/arch/arm64/booting.rst): the kernel
+is an ``Image`` loaded at a 2 MiB aligned address (+ text_offset, 0 on current kernels) and
+entered at its first byte with x0 = physical address of the device tree and x1 = x2 = x3 = 0,
+MMU and D-cache off. The purgatory is entered the same way (MMU and caches off, interrupts
+masked) at EL2 or EL1. With the MMU off every access is to Device memory, where unaligned
+accesses fault: the C code is built with ``-mstrict-align`` and ``-mgeneral-regs-only`` (no
+FP/SIMD registers, so no vectorised copies either).
+
+Placement: QEMU virt has its RAM from 0x40000000 and puts its own DTB at the start of it;
+automatic placement starts 32 MiB in (0x42000000, the layout shown to boot Debian's 6.1),
+the purgatory goes to the top of RAM.
+
+Device tree: the old kernel's crash-kernel properties are dropped, and so are ``kaslr-seed``
+and ``rng-seed``: a seed inside a reproducible, verified bundle would be the same at every
+boot. Filling a fresh ``kaslr-seed`` at load time is the loader's job (docs/arm64.md).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import register
+from .base import Arch
+from ..kernels import KernelImage, arm64image
+
+if TYPE_CHECKING:
+    from ..layout import Plan
+
+QEMU_VIRT_UART = 0x09000000
+
+
+class Arm64(Arch):
+    def load_kernel(self, path: Path, source: str, scratch: Path | None = None) -> KernelImage:
+        return arm64image.load(path, source, scratch, self.default_page_size)
+
+    def generated_cpu_props(self, cpu: int) -> dict[str, bytes]:
+        # Linux/arm64 refuses cpus without an enable-method; QEMU virt provides PSCI.
+        return {"compatible": b"arm,armv8\0", "enable-method": b"psci\0"}
+
+    def handoff_values(self, plan: "Plan", kernel: KernelImage) -> dict[str, bytes]:
+        return {
+            "kx_kernel_entry": self.u64(plan.kernel_entry),
+            "kx_dtb": self.u64(plan.dtb_addr or 0),
+            "kx_uart": self.u64(QEMU_VIRT_UART if plan.console else 0),
+        }
+
+
+ARM64 = register(
+    Arm64(
+        name="arm64",
+        code=4,
+        elf_machine="EM_AARCH64",
+        little_endian=True,
+        default_page_size=0x1000,
+        zig_target="aarch64-freestanding",
+        loader_target="aarch64-linux-musl",
+        purgatory_dir="arm64",
+        cflags=("-mstrict-align", "-mgeneral-regs-only"),
+        qemu_user="qemu-aarch64-static",
+        handoff_symbols={
+            "kx_kernel_entry": 8,
+            "kx_dtb": 8,
+            "kx_uart": 8,
+        },
+        default_load_min=0x42000000,
+        limit_hint="arm64 segments must stay inside the memory ranges (QEMU virt: RAM from 0x40000000)",
+        needs_dtb=True,
+        dtb_drop=("linux,elfcorehdr", "linux,usable-memory-range", "kaslr-seed", "rng-seed"),
+    )
+)
