@@ -193,6 +193,8 @@ def run_our_bundle(
     assets: GuestAssets | None = None,
     mem: str = "1G",
     name: str = "ours",
+    stop_on: tuple[str, ...] = (I.MARK_B_BOOTED,),
+    linger: float = 15.0,
 ) -> Handoff:
     """A runs ``/kxload --exec /bundle.kxb``; wait for B's marker or the timeout.
 
@@ -209,7 +211,7 @@ def run_our_bundle(
         (work / "a.cpio").write_bytes(I.a_initramfs_ours(assets.busybox, kxload_path, bundle_path))
         res = run_vm(assets.kernel, work / "a.cpio", arch=assets.arch, smp=smp, mem=mem,
                      timeout=timeout, log=log_dir() / f"{name}-smp{smp}.log",
-                     stop_on=(I.MARK_B_BOOTED,), linger=15.0)
+                     stop_on=stop_on, linger=linger)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return analyse(res)
