@@ -36,4 +36,7 @@ def build_payload(arch: Arch, out_dir: Path, base: int = 0) -> Path:
         script = out_dir / "payload.ld"
         script.write_text(text.replace(marker, f". = 0x{base:x};"))
     run(link_command(arch, objs, script, elf), cache)
+    if (arch.payload_src / "build.py").is_file():  # per-arch post-link step (x86_64: ELF -> bzImage)
+        import importlib
+        return importlib.import_module(f"payloads.{arch.payload_src.name}.build").finish(elf, out_dir)
     return elf
