@@ -77,3 +77,14 @@ def test_text_offset_padded_through_scratch(tmp_path: Path) -> None:
     assert k.memsz == 0x80000 + 0x20000
     padded = k.source.read()
     assert padded[:0x80000] == bytes(0x80000) and padded[0x80000:] == data
+
+
+def test_text_offset_through_layout(tmp_path: Path) -> None:
+    from toolchain import layout, recipe
+
+    src = write(tmp_path, image(text_offset=0x80000, image_size=0x300000))
+    plan = layout.make_plan(recipe.load("arm64-fast", {"kernel": str(src)}), tmp_path / "out")
+    kseg = next(s for s in plan.segments if s.name == "kernel")
+    assert kseg.mem % (2 << 20) == 0
+    assert plan.kernel_entry == kseg.mem + 0x80000
+    assert kseg.memsz == 0x380000
