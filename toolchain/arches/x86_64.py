@@ -105,8 +105,11 @@ def build_zero_page(header: bytes, cmdline_addr: int, initrd: tuple[int, int] | 
 
 class X86_64(Arch):
     def load_kernel(self, path: Path, source: str, scratch: Path | None = None) -> KernelImage:
-        with open(path, "rb") as f:
-            is_elf = f.read(4) == b"\x7fELF"
+        try:
+            with open(path, "rb") as f:
+                is_elf = f.read(4) == b"\x7fELF"
+        except OSError as exc:
+            raise KernelFormatError(source, f"cannot open: {exc.strerror}") from None
         if is_elf:
             raise KernelFormatError(source, "an ELF file (vmlinux?), not a bzImage",
                                     "give the bzImage (arch/x86/boot/bzImage or /boot/vmlinuz-*)")
