@@ -46,6 +46,19 @@ void kx_sha256_init(struct kx_sha256 *s);
 void kx_sha256_update(struct kx_sha256 *s, const void *data, u64 len);
 void kx_sha256_final(struct kx_sha256 *s, u8 out[KX_DIGEST_SIZE]);
 
+/*
+ * SHA-256 block core: hashes nblocks whole 64-byte blocks at p into h (no padding). p must be
+ * 8-byte aligned except on x86_64 (kx_sha256_update guarantees it by buffering otherwise).
+ * Tries kx_arch_sha256_blocks first.
+ */
+void kx_sha256_blocks(u32 h[8], const u8 *p, u64 nblocks);
+/*
+ * Arch hardware path (SHA instructions), detected at run time: hashes the blocks and returns
+ * nonzero, or returns 0 without touching h when the hardware path is unavailable. The default
+ * (purgatory/common/sha256_arch.c) is weak and always returns 0.
+ */
+int kx_arch_sha256_blocks(u32 h[8], const u8 *p, u64 nblocks);
+
 /* Hashes every region of kx_regions; returns bytes hashed. */
 u64 kx_hash_regions(u8 out[KX_DIGEST_SIZE]);
 /* 1 when the regions hash to kx_digest; *hashed receives the byte count. */
