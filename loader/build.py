@@ -72,7 +72,8 @@ def build_loader(arch: str, out_dir: Path, cache_dir: Path | None = None) -> Pat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "kxload"
-    cache = Path(cache_dir) if cache_dir else REPO / "build" / "zig-cache"
+    # zig's cache beside the outputs (build/loader/.zig-cache for the real build tree)
+    cache = Path(cache_dir) if cache_dir else out_dir.parent / ".zig-cache"
     _run(loader_command(arch, out), env=DEFAULT.env(cache))
     return out
 
@@ -100,14 +101,16 @@ def build_fuzzer(out: Path, cc: str = "clang", extra_cflags: tuple[str, ...] = (
     return out
 
 
-def build_all(arches: list[str] | None = None, root: Path | None = None) -> dict[str, Path]:
-    """Build several arches concurrently (zig is mostly single-threaded per run)."""
+def build_all(arches: list[str] | None = None, root: Path | None = None,
+              cache_dir: Path | None = None) -> dict[str, Path]:
+    """Build several arches concurrently into root/<arch>/kxload."""
     from concurrent.futures import ThreadPoolExecutor
 
     arches = list(arches or TARGETS)
     root = Path(root) if root else REPO / "build" / "loader"
+    cache = Path(cache_dir) if cache_dir else REPO / "build" / "loader" / ".zig-cache"
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        paths = pool.map(lambda a: build_loader(a, root / a), arches)
+        paths = pool.map(lambda a: build_loader(a, root / a, cache), arches)
         return dict(zip(arches, paths))
 
 

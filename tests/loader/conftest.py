@@ -62,7 +62,7 @@ def host_kxload(tmp_path_factory) -> Path:
 def real_loaders(tmp_path_factory) -> dict[str, Path]:
     """The five real static binaries, built with zig exactly as the SConscript does."""
     root = tmp_path_factory.mktemp("kxload-real")
-    return kxbuild.build_all(list(kxbuild.TARGETS), root)
+    return kxbuild.build_all(list(kxbuild.TARGETS), root, REPO / "build" / "loader" / ".zig-cache")
 
 
 # ---------------------------------------------------------------- running
