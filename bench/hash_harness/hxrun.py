@@ -11,7 +11,7 @@ kx_hash_regions and everything it calls, the harness excluded):
     logs every translated block's instructions once and every block execution (chaining off,
     so each execution goes through the logged lookup); each executed block adds its
     instructions, and its loads/stores as capstone decodes them (instructions with a memory
-    operand, st* = store, l* = load).
+    mnemonic, st* = store, l* = load except li/lis/la/lwsync).
 """
 from __future__ import annotations
 
@@ -57,12 +57,17 @@ def target(name: str) -> Target:
     return Target(name, a.zig_target, tuple(a.cflags), a.purgatory_src)
 
 
+# Hardware paths: the in-tree file once it is committed; HX_HW_DIR may point at a draft.
+HW_DIR = Path(os.environ.get("HX_HW_DIR", "")) if os.environ.get("HX_HW_DIR") else None
+HW_ARM64 = (HW_DIR or REPO / "purgatory" / "arm64") / "sha256_ce.S"
+HW_X86 = (HW_DIR or REPO / "purgatory" / "x86_64") / "sha256_ni.S"
+
 # Hash implementations: name -> (arches, sources besides mem.c/data.c).
 IMPLS = {
     "baseline": [REPO / "bench" / "baseline" / "sha256_baseline.c"],
     "portable": [COMMON / "sha256.c", COMMON / "sha256_arch.c"],
-    "arm64-ce": [COMMON / "sha256.c", COMMON / "sha256_arch.c", REPO / "purgatory" / "arm64" / "sha256_ce.c"],
-    "x86_64-ni": [COMMON / "sha256.c", COMMON / "sha256_arch.c", REPO / "purgatory" / "x86_64" / "sha256_ni.c"],
+    "arm64-ce": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_ARM64],
+    "x86_64-ni": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_X86],
 }
 
 
@@ -215,6 +220,7 @@ def run_unicorn(b: Built, data: bytes, lens: list[int], offset: int = 0, count: 
 
 # ---------------------------------------------------------------- qemu-user (ppc64le)
 QEMU_PPC = "qemu-ppc64le-static"
+NOT_LOADS = {"li", "lis", "la", "lwsync", "lnia"}
 TRACE_RE = re.compile(rb"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
 INSN_RE = re.compile(rb"^0x([0-9a-f]+):\s")
 
@@ -237,7 +243,7 @@ def run_qemu(b: Built, data: bytes, lens: list[int], offset: int = 0, count: boo
         raise RuntimeError(f"qemu rc={p.returncode} {p.stderr[-500:]!r}")
     res.digest = p.stdout
     dis = cs.Cs(cs.CS_ARCH_PPC, cs.CS_MODE_64 | cs.CS_MODE_LITTLE_ENDIAN)
-    dis.detail = True
+    dis.skipdata = True
     with open(b.elf, "rb") as f:
         elf = ELFFile(f)
         text = elf.get_section_by_name(".text")
@@ -245,12 +251,10 @@ def run_qemu(b: Built, data: bytes, lens: list[int], offset: int = 0, count: boo
     lo, hi = b.hash_range
     insn_cost: dict[int, tuple[int, int]] = {}
     for i in dis.disasm(tdata[lo - tbase:hi - tbase], lo):
-        ld = st = 0
-        if any(op.type == cs.ppc.PPC_OP_MEM for op in i.operands):
-            if i.mnemonic.startswith("st"):
-                st = 1
-            elif i.mnemonic.startswith("l"):
-                ld = 1
+        # By mnemonic: D-form (ld r,d(ra)) and X-form (ldbrx r,ra,rb) alike.
+        mn = i.mnemonic.rstrip(".+-")
+        ld = int(mn.startswith("l") and mn not in NOT_LOADS)
+        st = int(mn.startswith("st"))
         insn_cost[i.address] = (ld, st)
     tbs: dict[int, tuple[int, int, int]] = {}
     cur: list[int] | None = None
@@ -285,3 +289,37 @@ def run_any(b: Built, data: bytes, lens: list[int], offset: int = 0, count: bool
     if b.arch == "ppc64le":
         return run_qemu(b, data, lens, offset, count, **kw)
     return run_unicorn(b, data, lens, offset, count, **kw)
+
+
+# ---------------------------------------------------------------- host (x86_64 SHA-NI)
+def build_host(impl: str, out_dir: Path) -> Path:
+    """The x86_64 hash objects (purgatory flags) linked into a Linux program for the host."""
+    t = target("x86_64")
+    out = Path(out_dir) / f"host-{impl}"
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(out_dir) / "zig-cache"
+    flags = [f for f in _cflags(t) if f not in ("-ffreestanding", "-nostdlib", "-fno-builtin")]
+    flags[1] = "x86_64-linux-musl"
+    objs = []
+    for src in [Path(p) for p in IMPLS[impl]] + [COMMON / "data.c"]:
+        obj = out / f"{src.stem}.o"
+        run([*DEFAULT.cc(), *flags, "-c", str(src), "-o", str(obj)], cache)
+        objs.append(obj)
+    exe = out / "host_hash"
+    run([*DEFAULT.cc(), "-target", "x86_64-linux-musl", "-O2", f"-I{COMMON}", "-static",
+         str(HERE / "host_main.c"), *map(str, objs), "-o", str(exe)], cache)
+    return exe
+
+
+def host_has_sha_ni() -> bool:
+    try:
+        return " sha_ni" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def run_host(exe: Path, data: bytes, reps: int = 0) -> tuple[bytes, float | None]:
+    p = subprocess.run([str(exe)] + ([str(reps)] if reps else []), input=data,
+                       capture_output=True, timeout=120, check=True)
+    lines = p.stdout.decode().split()
+    return bytes.fromhex(lines[0]), (float(lines[1]) if reps else None)

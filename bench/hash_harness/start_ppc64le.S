@@ -5,9 +5,9 @@
  * padding first are not sent: the message is read straight to hx_data + offset).
  */
 	.section .text.entry, "ax", @progbits
-	.globl	hx_entry
-	.type	hx_entry, @function
-hx_entry:
+	.globl	_start
+	.type	_start, @function
+_start:
 	bcl	20, 31, 1f
 1:	mflr	12
 	addis	2, 12, (.TOC. - 1b)@ha
@@ -22,7 +22,7 @@ hx_entry:
 	li	0, 234		/* exit_group(r3) */
 	sc
 	b	.
-	.size	hx_entry, . - hx_entry
+	.size	_start, . - _start
 
 /* long hx_syscall(long nr, long a0, long a1, long a2) */
 	.section .text.hx, "ax", @progbits

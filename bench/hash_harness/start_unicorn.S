@@ -1,6 +1,6 @@
 /* Entry for the unicorn runs: the driver sets the stack pointer and the return address to a
- * stop address itself, then starts at hx_run; hx_entry only names the ELF entry. */
+ * stop address itself, then starts at hx_run; _start only names the ELF entry. */
 	.section .text.entry, "ax"
-	.globl	hx_entry
-hx_entry:
+	.globl	_start
+_start:
 	.byte 0, 0, 0, 0
