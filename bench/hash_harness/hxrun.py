@@ -57,10 +57,8 @@ def target(name: str) -> Target:
     return Target(name, a.zig_target, tuple(a.cflags), a.purgatory_src)
 
 
-# Hardware paths: the in-tree file once it is committed; HX_HW_DIR may point at a draft.
-HW_DIR = Path(os.environ.get("HX_HW_DIR", "")) if os.environ.get("HX_HW_DIR") else None
-HW_ARM64 = (HW_DIR or REPO / "purgatory" / "arm64") / "sha256_ce.S"
-HW_X86 = (HW_DIR or REPO / "purgatory" / "x86_64") / "sha256_ni.S"
+HW_ARM64 = REPO / "purgatory" / "arm64" / "sha256_ce.S"
+HW_X86 = REPO / "purgatory" / "x86_64" / "sha256_ni.S"
 
 # Hash implementations: name -> (arches, sources besides mem.c/data.c).
 IMPLS = {
@@ -85,6 +83,7 @@ class Built:
     symbols: dict[str, tuple[int, int]]   # name -> (value, size)
     hash_range: tuple[int, int]
     code_size: int                        # bytes of .text of the hash objects
+    obj_sizes: dict[str, int] = field(default_factory=dict)   # source name -> .text bytes
 
 
 def _text_size(obj: Path) -> int:
@@ -105,13 +104,14 @@ def build(arch: str, impl: str, out_dir: Path) -> Built:
         srcs += [HERE / "linux_main.c", HERE / "start_ppc64le.S"]
     else:
         srcs += [HERE / "start_unicorn.S"]
-    objs, code = [], 0
+    objs, code, sizes = [], 0, {}
     for src in srcs:
         obj = out / f"{src.parent.name}-{src.stem}.o"
         run([*DEFAULT.cc(), *_cflags(t), "-c", str(src), "-o", str(obj)], cache)
         objs.append(obj)
         if src in hash_srcs:
-            code += _text_size(obj)
+            sizes[src.name] = _text_size(obj)
+            code += sizes[src.name]
     elf = out / "harness.elf"
     run([*DEFAULT.cc(), "-target", t.zig_target, "-nostdlib", "-static",
          f"-Wl,-T,{HERE / 'link.ld'}", "-Wl,--build-id=none", "-Wl,--no-undefined",
@@ -121,7 +121,7 @@ def build(arch: str, impl: str, out_dir: Path) -> Built:
         for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols():
             if s.name:
                 syms[s.name] = (s["st_value"], s["st_size"])
-    return Built(elf, arch, impl, syms, (syms["__hash_start"][0], syms["__hash_end"][0]), code)
+    return Built(elf, arch, impl, syms, (syms["__hash_start"][0], syms["__hash_end"][0]), code, sizes)
 
 
 def job_bytes(offset: int, lens: list[int]) -> bytes:
@@ -165,12 +165,12 @@ def _uc_setup(arch: str):
 
 
 def run_unicorn(b: Built, data: bytes, lens: list[int], offset: int = 0, count: bool = True,
-                cpu_model: int | None = None, limit: int = 0) -> Counts:
+                cpu_model: int | None = None, limit: int = 0, setup=None) -> Counts:
+    """``setup(uc)`` may add hooks before the run (e.g. to change what MRS reads)."""
     import unicorn as U
     uc, dis, sp_reg, pc_reg, lr_reg = _uc_setup(b.arch)
     if cpu_model is not None:
         uc.ctl_set_cpu_model(cpu_model)
-        # ctl_set_cpu_model must come before the first use; re-create the engine state
     with open(b.elf, "rb") as f:
         elf = ELFFile(f)
         segs = [(s["p_vaddr"], s["p_memsz"], s.data()) for s in elf.iter_segments()
@@ -211,6 +211,8 @@ def run_unicorn(b: Built, data: bytes, lens: list[int], offset: int = 0, count: 
         uc.hook_add(U.UC_HOOK_BLOCK, on_block)
         uc.hook_add(U.UC_HOOK_MEM_READ, on_read)
         uc.hook_add(U.UC_HOOK_MEM_WRITE, on_write)
+    if setup is not None:
+        setup(uc)
     uc.emu_start(b.symbols["hx_run"][0], STOP, count=limit)
     if uc.reg_read(pc_reg) != STOP:
         raise RuntimeError(f"{b.arch}/{b.impl}: stopped at {uc.reg_read(pc_reg):#x}")
@@ -323,3 +325,50 @@ def run_host(exe: Path, data: bytes, reps: int = 0) -> tuple[bytes, float | None
                        capture_output=True, timeout=120, check=True)
     lines = p.stdout.decode().split()
     return bytes.fromhex(lines[0]), (float(lines[1]) if reps else None)
+
+
+def arm64_hide_sha2(uc) -> None:
+    """Make MRS ID_AA64ISAR0_EL1 read SHA2 (bits 15:12) = 0: the detection input of the arm64
+    hardware path, patched at the instruction (every unicorn arm64 CPU model has SHA2)."""
+    import unicorn as U
+    from unicorn import arm64_const as A
+
+    def on_mrs(uc_, reg, cp, _):
+        if (cp.op0, cp.op1, cp.crn, cp.crm, cp.op2) != (3, 0, 0, 6, 0):
+            return False
+        uc_.reg_write(reg, 0)     # no AES/SHA1/SHA2/... advertised
+        return True
+
+    uc.hook_add(U.UC_HOOK_INSN, on_mrs, None, 1, 0, A.UC_ARM64_INS_MRS)
+
+
+def static_loop(obj_or_elf: Path, symbol: str, arch: str = "x86_64") -> tuple[int, int, int]:
+    """(instructions, loads, stores) of the innermost backward-branch loop of ``symbol``, from
+    the disassembly: per-block cost of a hardware path that no emulator here can run."""
+    import capstone as cs
+    from capstone import x86 as cx
+    with open(obj_or_elf, "rb") as f:
+        elf = ELFFile(f)
+        sym = next(s for s in elf.get_section_by_name(".symtab").iter_symbols() if s.name == symbol)
+        sec = elf.get_section(sym["st_shndx"])
+        code = sec.data()[sym["st_value"] - (sec["sh_addr"] if elf["e_type"] == "ET_EXEC" else 0):]
+        code = code[:sym["st_size"]]
+    dis = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_64)
+    dis.detail = True
+    insns = list(dis.disasm(code, 0))
+    loops = [(i.operands[0].imm, i.address) for i in insns
+             if i.group(cs.CS_GRP_JUMP) and i.operands and i.operands[0].type == cx.X86_OP_IMM
+             and i.operands[0].imm < i.address]
+    start, end = max(loops, key=lambda t: t[1] - t[0])
+    body = [i for i in insns if start <= i.address <= end]
+    loads = stores = 0
+    for i in body:
+        if i.mnemonic.startswith("lea"):
+            continue
+        for op in i.operands:
+            if op.type == cx.X86_OP_MEM:
+                if op.access & cs.CS_AC_WRITE:
+                    stores += 1
+                if op.access & cs.CS_AC_READ:
+                    loads += 1
+    return len(body), loads, stores
