@@ -61,6 +61,7 @@ class Segment:
     data: bytes | memoryview
     flags: SegFlag = SegFlag.NONE
     offset: int = 0  # set by the writer / reader
+    known_sha256: str | None = None  # lets a caller that already hashed the data skip a pass
 
     @property
     def bufsz(self) -> int:
@@ -68,7 +69,7 @@ class Segment:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return self.known_sha256 or hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,9 @@ def layout_offsets(segments: list[Segment]) -> tuple[list[int], int]:
     """File offsets of each segment's data and the total file size."""
     pos = _align(HEADER_SIZE + ENTRY_SIZE * len(segments), DATA_ALIGN)
     offsets = []
-    for seg in segments:
+    for i, seg in enumerate(segments):
         offsets.append(pos)
-        pos = _align(pos + seg.bufsz, DATA_ALIGN) if seg is not segments[-1] else pos + seg.bufsz
+        pos = pos + seg.bufsz if i == len(segments) - 1 else _align(pos + seg.bufsz, DATA_ALIGN)
     return offsets, pos
 
 
@@ -120,7 +121,7 @@ def write(bundle: Bundle, out: BinaryIO) -> int:
         if len(name) > 23:
             raise BundleError(f"segment name {seg.name!r} is longer than 23 characters")
         table += ENTRY.pack(seg.mem, seg.memsz, off, seg.bufsz, int(seg.flags), int(seg.kind),
-                            hashlib.sha256(seg.data).digest(), name)
+                            bytes.fromhex(seg.sha256), name)
     crc = zlib.crc32(encode_header(bundle, size, 0))
     crc = zlib.crc32(table, crc)
     pos = HEADER_SIZE + len(table)
@@ -136,12 +137,25 @@ def write(bundle: Bundle, out: BinaryIO) -> int:
     return size
 
 
-def to_bytes(bundle: Bundle) -> bytes:
-    import io
+class _Sink:
+    """A write-only file that keeps the chunks instead of copying them into one buffer."""
 
-    buf = io.BytesIO()
-    write(bundle, buf)
-    return buf.getvalue()
+    def __init__(self) -> None:
+        self.chunks: list[bytes | memoryview] = []
+
+    def write(self, chunk: bytes | memoryview) -> int:
+        self.chunks.append(chunk)
+        return len(chunk)
+
+
+def to_chunks(bundle: Bundle) -> list[bytes | memoryview]:
+    sink = _Sink()
+    write(bundle, sink)  # type: ignore[arg-type]
+    return sink.chunks
+
+
+def to_bytes(bundle: Bundle) -> bytes:
+    return b"".join(to_chunks(bundle))
 
 
 def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
@@ -166,6 +180,10 @@ def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
         raise BundleError(f"checksum mismatch (file 0x{checksum:08x}, computed 0x{crc:08x})", path)
     if not 1 <= nseg <= MAX_SEGMENTS:
         raise BundleError(f"{nseg} segments; kexec_load takes 1..{MAX_SEGMENTS}", path)
+    if r0 or r1:
+        raise BundleError("reserved header fields are not zero", path)
+    if flags & ~FLAG_VERIFY:
+        raise BundleError(f"unknown header flag bits 0x{flags & ~FLAG_VERIFY:x}", path)
     if page & (page - 1) or not 0x1000 <= page <= 0x100000:
         raise BundleError(f"page size 0x{page:x} is not a power of two in 4 KiB..1 MiB", path)
     table_end = HEADER_SIZE + nseg * ENTRY_SIZE
@@ -177,7 +195,9 @@ def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
         label = f"segment {i}"
         if mem % page or memsz % page or memsz == 0:
             raise BundleError(f"{label}: mem 0x{mem:x}/memsz 0x{memsz:x} not aligned to page size 0x{page:x}", path)
-        if mem + memsz > 2**64:
+        if sflags & ~(SegFlag.PURGATORY | SegFlag.VERIFIED):
+            raise BundleError(f"{label}: unknown flag bits 0x{sflags:x}", path)
+        if mem + memsz >= 2**64:
             raise BundleError(f"{label}: mem + memsz overflows", path)
         if bufsz > memsz:
             raise BundleError(f"{label}: bufsz 0x{bufsz:x} > memsz 0x{memsz:x}", path)
@@ -197,6 +217,12 @@ def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
     for a, b in zip(segs, segs[1:]):
         if a.mem + a.memsz > b.mem:
             raise BundleError(f"segments {a.name!r} and {b.name!r} overlap or are not sorted by address", path)
+    spans = sorted((s.offset, s.offset + s.bufsz, s.name) for s in segs if s.bufsz)
+    for (_, a_end, a), (b_start, _, b) in zip(spans, spans[1:]):
+        if a_end > b_start:
+            raise BundleError(f"data of segments {a!r} and {b!r} overlap in the file", path)
+    if flags & FLAG_VERIFY and not any(s.flags & SegFlag.VERIFIED for s in segs):
+        raise BundleError("verify flag set but no segment is VERIFIED", path)
     purg = [s for s in segs if s.flags & SegFlag.PURGATORY]
     if len(purg) != 1:
         raise BundleError(f"{len(purg)} segments flagged PURGATORY; exactly one is required", path)

@@ -50,18 +50,29 @@ class ZigCC:
     def env(self, cache_dir: str | os.PathLike[str]) -> dict[str, str]:
         """Environment for compiler runs.
 
-        zig needs a writable cache and refuses to start without HOME unless the cache
-        directories are given; keeping them inside the build tree also keeps builds hermetic.
+        zig needs writable caches and refuses to start without HOME unless they are given.
+        The local cache lives in the build tree; the global one (where zig keeps the musl
+        libc it builds once per target, minutes of work) is shared per machine:
+        ``$KX_ZIG_CACHE`` or ``~/.cache/purgatory-toolchain/zig``. It is content-addressed,
+        so sharing it between checkouts changes no output byte.
         """
         cache = str(Path(cache_dir).resolve())
         env = {
-            "ZIG_GLOBAL_CACHE_DIR": os.path.join(cache, "global"),
+            "ZIG_GLOBAL_CACHE_DIR": global_cache(),
             "ZIG_LOCAL_CACHE_DIR": os.path.join(cache, "local"),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
         if "HOME" in os.environ:
             env["HOME"] = os.environ["HOME"]
         return env
+
+
+def global_cache() -> str:
+    explicit = os.environ.get("KX_ZIG_CACHE")
+    if explicit:
+        return str(Path(explicit).resolve())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "purgatory-toolchain", "zig")
 
 
 def reproducible_flags(*dirs: str | os.PathLike[str]) -> list[str]:

@@ -24,6 +24,7 @@ def test_roundtrip(datas: list[bytes], verify: bool) -> None:
     segs = [b.Segment("purgatory", b.Kind.PURGATORY, 0, 0x1000, b"p", b.SegFlag.PURGATORY)]
     for i, d in enumerate(datas):
         segs.append(b.Segment(f"s{i}", b.Kind.RAW, 0x1000 * (i + 1), 0x1000, d, b.SegFlag.VERIFIED))
+    verify = verify and bool(datas)  # the format requires a VERIFIED segment when verifying
     raw = b.to_bytes(b.Bundle(3, 0x10, 0x1000, int(verify), segs))
     back = b.parse(raw)
     assert [(s.name, s.mem, s.memsz, bytes(s.data)) for s in back.segments] == \
