@@ -84,6 +84,7 @@ class Built:
     hash_range: tuple[int, int]
     code_size: int                        # bytes of .text of the hash objects
     obj_sizes: dict[str, int] = field(default_factory=dict)   # source name -> .text bytes
+    weak: frozenset[str] = frozenset()    # names still bound STB_WEAK after the link
 
 
 def _text_size(obj: Path) -> int:
@@ -116,12 +117,14 @@ def build(arch: str, impl: str, out_dir: Path) -> Built:
     run([*DEFAULT.cc(), "-target", t.zig_target, "-nostdlib", "-static",
          f"-Wl,-T,{HERE / 'link.ld'}", "-Wl,--build-id=none", "-Wl,--no-undefined",
          *map(str, objs), "-o", str(elf)], cache)
-    syms = {}
+    syms, weak = {}, set()
     with open(elf, "rb") as f:
         for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols():
             if s.name:
                 syms[s.name] = (s["st_value"], s["st_size"])
-    return Built(elf, arch, impl, syms, (syms["__hash_start"][0], syms["__hash_end"][0]), code, sizes)
+                if s["st_info"]["bind"] == "STB_WEAK":
+                    weak.add(s.name)
+    return Built(elf, arch, impl, syms, (syms["__hash_start"][0], syms["__hash_end"][0]), code, sizes, frozenset(weak))
 
 
 def job_bytes(offset: int, lens: list[int]) -> bytes:
@@ -167,6 +170,7 @@ def _uc_setup(arch: str):
 def run_unicorn(b: Built, data: bytes, lens: list[int], offset: int = 0, count: bool = True,
                 cpu_model: int | None = None, limit: int = 0, setup=None) -> Counts:
     """``setup(uc)`` may add hooks before the run (e.g. to change what MRS reads)."""
+    assert sum(lens) == len(data), "regions must cover the message exactly"
     import unicorn as U
     uc, dis, sp_reg, pc_reg, lr_reg = _uc_setup(b.arch)
     if cpu_model is not None:
@@ -288,6 +292,7 @@ def run_qemu(b: Built, data: bytes, lens: list[int], offset: int = 0, count: boo
 
 
 def run_any(b: Built, data: bytes, lens: list[int], offset: int = 0, count: bool = True, **kw) -> Counts:
+    assert sum(lens) == len(data), "regions must cover the message exactly"
     if b.arch == "ppc64le":
         return run_qemu(b, data, lens, offset, count, **kw)
     return run_unicorn(b, data, lens, offset, count, **kw)
