@@ -25,7 +25,7 @@ def build_payload(arch: Arch, out_dir: Path, base: int = 0) -> Path:
         obj = out_dir / f"payload-{src.name}.o"  # payload.S and payload.c share a stem
         run(compile_command(arch, src, obj, extra=list(PAYLOAD_CFLAGS)), cache)
         objs.append(obj)
-    elf = out_dir / "payload.elf"
+    elf = out_dir / "payload.img"  # an ELF on ppc64; the arch post-step may turn it into its kernel format
     script = arch.payload_src / "link.ld"
     if base:
         # zig cc passes no --defsym through: relink with a rewritten copy of the script.

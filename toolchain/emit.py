@@ -45,14 +45,14 @@ def build_bundle(plan: Plan, patched: Path) -> bundle.Bundle:
     segs = [purg]
     for s in plan.segments:
         flags = SegFlag.VERIFIED if s.verified and plan.verify != "none" else SegFlag.NONE
-        segs.append(bundle.Segment(s.name, s.kind, s.mem, s.memsz, s.source.read(), flags))
+        segs.append(bundle.Segment(s.name, s.kind, s.mem, s.memsz, s.source.read(), flags, known_sha256=s.sha256))
     segs.sort(key=lambda s: s.mem)
     flags = bundle.FLAG_VERIFY if plan.verify != "none" else 0
     return bundle.Bundle(arch.code, entry, plan.page_size, flags, segs)
 
 
-def manifest(plan: Plan, b: bundle.Bundle, bundle_bytes: bytes, compiler: str, symbols: dict[str, bytes],
-             addresses: dict[str, int]) -> dict[str, Any]:
+def manifest(plan: Plan, b: bundle.Bundle, bundle_size: int, bundle_sha256: str, compiler: str,
+             symbols: dict[str, bytes], addresses: dict[str, int]) -> dict[str, Any]:
     offsets, _ = bundle.layout_offsets(b.segments)
     segs = []
     for seg, off in zip(b.segments, offsets):
@@ -77,8 +77,7 @@ def manifest(plan: Plan, b: bundle.Bundle, bundle_bytes: bytes, compiler: str, s
         "segments": segs,
         "purgatory": {"symbols": {k: {"address": _hex(addresses[k]), "size": len(v), "value": v.hex()}
                                   for k, v in sorted(symbols.items())}},
-        "bundle": {"format_version": bundle.VERSION, "size": len(bundle_bytes),
-                   "sha256": hashlib.sha256(bundle_bytes).hexdigest()},
+        "bundle": {"format_version": bundle.VERSION, "size": bundle_size, "sha256": bundle_sha256},
         "provenance": {
             "recipe_sha256": plan.recipe_sha256,
             "inputs": plan.inputs,
@@ -94,15 +93,22 @@ def emit(plan: Plan, patched: Path, out_bundle: Path, out_manifest: Path, compil
     for stale in (out_bundle, out_manifest):
         stale.unlink(missing_ok=True)
     b = build_bundle(plan, patched)
-    data = bundle.to_bytes(b)
+    chunks = bundle.to_chunks(b)
+    h = hashlib.sha256()
+    size = 0
+    for c in chunks:
+        h.update(c)
+        size += len(c)
     values = plan.symbol_values()
     syms = elfimage.read(patched).symbols
-    man = manifest(plan, b, data, compiler, values, {k: syms[k].value for k in values})
+    man = manifest(plan, b, size, h.hexdigest(), compiler, values, {k: syms[k].value for k in values})
     text = json.dumps(man, indent=2, sort_keys=False) + "\n"
     tmp_b = out_bundle.with_name(out_bundle.name + ".tmp")
     tmp_m = out_manifest.with_name(out_manifest.name + ".tmp")
     try:
-        tmp_b.write_bytes(data)
+        with open(tmp_b, "wb") as f:
+            for c in chunks:
+                f.write(c)
         tmp_m.write_text(text)
         os.chmod(tmp_b, 0o644)
         os.chmod(tmp_m, 0o644)

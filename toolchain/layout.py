@@ -179,6 +179,15 @@ def _sha256(src: Source) -> str:
     return h.hexdigest()
 
 
+def _file_sha256(path: str, segments: list[PlannedSegment]) -> str:
+    """SHA-256 of a whole input file, reusing a segment's hash when the segment is the file."""
+    size = os.path.getsize(path)
+    for s in segments:
+        if s.source.path == path and s.source.offset == 0 and s.source.size == size:
+            return s.sha256
+    return _sha256(Source(path, 0, size))
+
+
 def region_digest(segments: list[PlannedSegment], mode: str) -> tuple[list[tuple[int, int]], str]:
     """The regions the purgatory hashes and their SHA-256 (kexec-tools' rule for ``full``).
 
@@ -258,9 +267,10 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
         purg = alloc.top_fit("/purgatory", window, page)
     for name, _, inp, _, memsz in items:
         if name not in placed:
-            align = max(page, kernel.align) if name == "kernel" else page
+            align, lowest = (max(page, kernel.align), max(recipe.load_min, kernel.min_address)) \
+                if name == "kernel" else (page, recipe.load_min)
             pointer = inp.pointer if inp is not None else f"/{name}"
-            placed[name] = alloc.first_fit(pointer, memsz, align, recipe.load_min)
+            placed[name] = alloc.first_fit(pointer, memsz, align, lowest)
 
     segments = [PlannedSegment(name, kind, placed[name], memsz, src, _sha256(src), True)
                 for name, kind, _, src, memsz in items if src is not None]
@@ -281,7 +291,7 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
             dtb_addr = alloc.first_fit(pointer, _align_up(len(blob), page), page, recipe.load_min)
         segments.append(PlannedSegment("dtb", Kind.DTB, dtb_addr, _align_up(len(blob), page), src,
                                        hashlib.sha256(blob).hexdigest(), True))
-    segments.extend(arch.extra_plan_segments(recipe, segments, build_dir, alloc))
+    segments.extend(arch.extra_plan_segments(recipe, segments, build_dir, alloc, kernel))
     segments.sort(key=lambda s: s.mem)
 
     regions, digest = region_digest(segments, recipe.verify)
@@ -294,7 +304,7 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
         if p is None:
             continue
         inputs.append({"role": inp.role, "path": inp.given if inp.given is not None else f"builtin:{recipe.kernel_builtin}",
-                       "sha256": _sha256(Source(p, 0, os.path.getsize(p)))})
+                       "sha256": _file_sha256(p, segments)})
     kseg = next(s for s in segments if s.kind == Kind.KERNEL)
     plan = Plan(
         recipe=recipe.name, recipe_file=recipe.file, recipe_sha256=recipe.sha256, arch=arch.name,

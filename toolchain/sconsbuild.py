@@ -121,7 +121,7 @@ class Builder:
         out_dir = BUILD / "payload" / arch.name
 
         srcs = [str(p) for p in sorted(arch.payload_src.iterdir()) if p.is_file()]
-        node = self.env.Command(str(out_dir / "payload.elf"), [self.env.Value(arch.name), *srcs],
+        node = self.env.Command(str(out_dir / "payload.img"), [self.env.Value(arch.name), *srcs],
                                 _catching(_do_payload, "payload"))
         self._payloads[arch.name] = node
         return node

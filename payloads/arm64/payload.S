@@ -1,7 +1,7 @@
 /*
  * arm64 test payload: an Image header (Documentation/arch/arm64/booting.rst) and the
  * entry code. The whole file is linked to a flat binary (link.ld, OUTPUT_FORMAT(binary)),
- * so build/payload/arm64/payload.elf is an arm64 Image, not an ELF.
+ * so build/payload/arm64/payload.img is an arm64 Image, not an ELF.
  *
  * Header: code0 = branch over the header, code1 = 0, text_offset = 0, image_size = bytes
  * from the start to the end of the stack, flags = 0b010 (little-endian, 4 KiB pages, 2 MiB

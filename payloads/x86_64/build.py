@@ -5,7 +5,7 @@ then calls :func:`finish`, which wraps the single PT_LOAD's bytes (the protected
 64-bit entry at +0x200) in a real-mode part of ``SETUP_SECTS + 1`` sectors whose setup
 header follows the Linux x86 boot protocol 2.15 (Documentation/arch/x86/boot.rst).
 
-The result is written to ``payload.elf`` in ``out_dir`` (the name the SCons builder expects;
+The result is written to ``payload.img`` in ``out_dir`` (the name the SCons builder expects;
 the arch's ``load_kernel`` decides the format), the linked ELF is kept as
 ``payload.linked.elf`` for debuggers and tests.
 """
@@ -69,7 +69,7 @@ def finish(elf: Path, out_dir: Path) -> Path:
     os.replace(elf, linked)
     pm, memsz = flatten(linked)
     init_size = (max(memsz, len(pm)) + 0xFFF) & ~0xFFF
-    out = out_dir / "payload.elf"
+    out = out_dir / "payload.img"
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(setup_part(len(pm), init_size) + pm)
     os.replace(tmp, out)

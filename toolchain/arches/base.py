@@ -63,7 +63,7 @@ class Arch:
         raise NotImplementedError
 
     def extra_plan_segments(self, recipe: "Recipe", segments: list["PlannedSegment"], build_dir: Path,
-                            alloc: "Allocator") -> list["PlannedSegment"]:
+                            alloc: "Allocator", kernel: "KernelImage") -> list["PlannedSegment"]:
         """Arch-specific generated segments (x86_64: boot_params, command line)."""
         return []
 

@@ -119,13 +119,12 @@ class X86_64(Arch):
         return 1  # boot_params with the command line in its second page
 
     def extra_plan_segments(self, recipe: "Recipe", segments: list["PlannedSegment"], build_dir: Path,
-                            alloc: "Allocator") -> list["PlannedSegment"]:
+                            alloc: "Allocator", kernel: KernelImage) -> list["PlannedSegment"]:
         from ..layout import LayoutError, PlannedSegment
 
         kseg = next(s for s in segments if s.kind == Kind.KERNEL)
-        # The layout passes no KernelImage here: the setup header is re-read from the file the
-        # kernel segment is a slice of (the protected-mode part starts after it).
-        hdr = bzimage.read_header(kseg.source.path)
+        assert isinstance(kernel, bzimage.BzImage) and kernel.header is not None
+        hdr = kernel.header
         pointer = "/kernel"
         if not hdr.relocatable and kseg.mem != hdr.pref_address:
             raise LayoutError(recipe.origin(pointer), pointer,

@@ -40,3 +40,4 @@ class KernelImage:
     align: int                # required alignment of the load address
     head: bytes               # first bytes of the image (arch hand-offs may copy them)
     description: str          # for messages and the manifest
+    min_address: int = 0      # lowest load address the format allows (x86: pref_address)

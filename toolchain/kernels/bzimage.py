@@ -133,4 +133,5 @@ def load(path: Path, source: str) -> BzImage:
                      f"init_size 0x{hdr.init_size:x}, pref 0x{hdr.pref_address:x}, align 0x{align:x}"
                      + ("" if hdr.relocatable else ", not relocatable")),
         header=hdr,
+        min_address=hdr.pref_address,
     )
