@@ -16,9 +16,11 @@ kx_hash_regions() in a small harness ELF (bench/hash_harness/), counting only th
            left out) and both x86_64 paths are also timed natively on the host if it has SHA-NI.
 riscv64 has no purgatory yet: the common sha256.c is compiled for RV64GC (zig baseline_rv64).
 Rows: "baseline" = the first portable C (bench/baseline/sha256_baseline.c, unchanged),
-"portable" = purgatory/common/sha256.c, "arm64-ce"/"x86_64-ni" = the hardware paths.
-Code size = .text bytes of the hash objects (hardware rows: the hardware file alone; the
-portable fallback is linked too).
+"portable" = purgatory/common/sha256.c (C), "arm64-ce"/"x86_64-ni" = the hardware paths,
+"arm64-asm" = the scalar assembly in purgatory/arm64/sha256_ce.S that the arm64 purgatory runs
+when the SHA2 instructions are absent (the C core spills there).
+Code size = .text bytes of the hash objects (sha256.c + sha256_arch.c; hardware rows: the
+hardware file alone, arm64: CE + scalar paths and the constants table; the C core is linked too).
 
 Usage: .venv/bin/python bench/purgatory_hash.py [--mib N] [--arch a,b] [--out DIR]
 """
@@ -66,12 +68,18 @@ def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
         code = b.obj_sizes.get("sha256_ce.S", b.code_size)
         rows.append(dict(arch=arch, impl=impl, how="qemu -d exec" if arch == "ppc64le" else "unicorn",
                          ins=ins, ld=ld, st=st, code=code, ok=r.digest == want))
+        if impl == "arm64-ce":
+            # The same image with ID_AA64ISAR0_EL1.SHA2 read as 0: sha256_ce.S's scalar path.
+            r = hxrun.run_unicorn(b, data, [len(data)], setup=hxrun.arm64_hide_sha2)
+            ins, ld, st = r.per_byte()
+            rows.append(dict(arch=arch, impl="arm64-asm", how="unicorn, no SHA2", ins=ins, ld=ld,
+                             st=st, code=code, ok=r.digest == want))
     return rows
 
 
 def verdict(r: dict) -> str:
     tot = r["ld"] + r["st"]
-    if r["impl"] == "portable":
+    if r["impl"] in ("portable", "arm64-asm"):
         ok_i = r["ins"] < KEXEC[r["arch"]][0]
         ok_a = tot <= ACCESS_TARGET[r["arch"]]
         return ("instr ok" if ok_i else "instr MISS") + ", " + \
@@ -95,7 +103,7 @@ def main() -> int:
         rows += rows_for(arch, data, out)
     base = {r["arch"]: r for r in rows if r["impl"] == "baseline"}
     print(f"Purgatory SHA-256, caches-off transactions per hashed byte ({n} bytes, one region)")
-    hdr = (f"{'arch':8} {'impl':10} {'counted by':13} {'instr/B':>8} {'loads/B':>8} {'stores/B':>8} "
+    hdr = (f"{'arch':8} {'impl':10} {'counted by':16} {'instr/B':>8} {'loads/B':>8} {'stores/B':>8} "
            f"{'total/B':>8} {'code B':>7} {'x base':>7} {'x kexec':>8} {'instr x kexec':>13} {'digest':>6}  targets")
     print(hdr)
     print("-" * len(hdr))
@@ -105,7 +113,7 @@ def main() -> int:
         b = base[r["arch"]]
         btot = b["ins"] + b["ld"] + b["st"]
         ok = "-" if r["ok"] is None else ("ok" if r["ok"] else "WRONG")
-        print(f"{r['arch']:8} {r['impl']:10} {r['how']:13} {r['ins']:8.2f} {r['ld']:8.3f} {r['st']:8.3f} "
+        print(f"{r['arch']:8} {r['impl']:10} {r['how']:16} {r['ins']:8.2f} {r['ld']:8.3f} {r['st']:8.3f} "
               f"{tot:8.2f} {r['code']:7d} {tot / btot:7.3f} {tot / sum(k):8.3f} {r['ins'] / k[0]:13.3f} {ok:>6}  {verdict(r)}")
     print()
     print("kexec-tools purgatory reference (instr/loads/stores per byte): " +

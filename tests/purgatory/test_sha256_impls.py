@@ -5,7 +5,8 @@ own flags into a small ELF per arch and runs kx_hash_regions() over a message sp
 to 16 contiguous regions, starting at any offset 0..63 (misaligned starts take the buffered
 path on strict-alignment arches): x86_64, arm64, riscv64 in unicorn, ppc64le under
 qemu-ppc64le-static; the arm64 hardware path in unicorn (ARMv8 SHA2 instructions), also with
-the ID_AA64ISAR0_EL1.SHA2 field read as 0 (it must fall back and give the same digest); the
+the ID_AA64ISAR0_EL1.SHA2 field read as 0 (it must fall back to its scalar assembly and give
+the same digest); the
 x86_64 SHA-NI path natively on the host when the host has SHA-NI, and in unicorn (whose CPUID
 has no SHA: the fallback).
 """
@@ -80,6 +81,14 @@ def test_regions_unicorn(hx_dir: Path, arch: str, impl: str, m) -> None:
     check(built(hx_dir, arch, impl), offset, data, lens)
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(m=messages())
+def test_regions_arm64_scalar_asm(hx_dir: Path, m) -> None:
+    """The arm64 image without SHA2: sha256_ce.S's scalar assembly path."""
+    offset, data, lens = m
+    check(built(hx_dir, "arm64", "arm64-ce"), offset, data, lens, setup=hxrun.arm64_hide_sha2)
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(m=messages())
 def test_regions_ppc64le(hx_dir: Path, m) -> None:
@@ -88,7 +97,7 @@ def test_regions_ppc64le(hx_dir: Path, m) -> None:
 
 
 def test_arm64_detection_falls_back(hx_dir: Path) -> None:
-    """SHA2 hidden from ID_AA64ISAR0_EL1: same digest, and the portable path really ran."""
+    """SHA2 hidden from ID_AA64ISAR0_EL1: same digest, and the scalar path really ran."""
     b = built(hx_dir, "arm64", "arm64-ce")
     data = os.urandom(64 * 40 + 17)
     lens = [1000, 0, len(data) - 1000]
