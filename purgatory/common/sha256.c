@@ -19,6 +19,22 @@
  * function straight from their physical address, in table order.
  */
 #include "kx.h"
+
+/*
+ * Variants measured with bench/purgatory_hash.py (clang from zig 0.17, -O2; accesses = data
+ * loads + stores per byte, arm64 / riscv64 / x86_64):
+ *   KX_SHA_SAVE_MEM  the block's starting state kept in a 32-byte stack copy (8 accesses per
+ *                    block) rather than in 4 packed registers: the registers are worth more
+ *                    to the round code (arm64 0.93 -> 0.63).
+ *   KX_SHA_MAJ_CARRY Maj in two operations with the a^b carry: fewer instructions
+ *                    (arm64 29.9 -> 29.3/byte) but one more live register (accesses
+ *                    0.48 -> 0.72); total per byte 30.4 -> 30.0, and it keeps every arch
+ *                    under kexec-tools' instruction count.
+ *   KX_SHA_W_MEM     the schedule window in a volatile stack array (16-register x86_64):
+ *                    worse (x86_64 accesses 7.0 -> 11.1/byte); off.
+ * clang still spills on every arch (see the bench table); arm64 has a hand-allocated scalar
+ * assembly core in purgatory/arm64/sha256_ce.S for that reason.
+ */
 #define KX_SHA_SAVE_MEM 1
 #define KX_SHA_MAJ_CARRY 1
 
