@@ -51,8 +51,12 @@ def build_bundle(plan: Plan, patched: Path) -> bundle.Bundle:
     return bundle.Bundle(arch.code, entry, plan.page_size, flags, segs)
 
 
+# Purgatory routines whose addresses tools need (emulate stops there); recorded when present.
+LANDMARKS = ("kx_main", "kx_arch_setup", "kx_arch_handoff", "kx_arch_halt", "kx_arch_fault")
+
+
 def manifest(plan: Plan, b: bundle.Bundle, bundle_size: int, bundle_sha256: str, compiler: str,
-             symbols: dict[str, bytes], addresses: dict[str, int]) -> dict[str, Any]:
+             symbols: dict[str, bytes], addresses: dict[str, int], landmarks: dict[str, int]) -> dict[str, Any]:
     offsets, _ = bundle.layout_offsets(b.segments)
     segs = []
     for seg, off in zip(b.segments, offsets):
@@ -76,7 +80,8 @@ def manifest(plan: Plan, b: bundle.Bundle, bundle_size: int, bundle_sha256: str,
         "verify": verify,
         "segments": segs,
         "purgatory": {"symbols": {k: {"address": _hex(addresses[k]), "size": len(v), "value": v.hex()}
-                                  for k, v in sorted(symbols.items())}},
+                                  for k, v in sorted(symbols.items())},
+                      "landmarks": {k: _hex(v) for k, v in sorted(landmarks.items())}},
         "bundle": {"format_version": bundle.VERSION, "size": bundle_size, "sha256": bundle_sha256},
         "provenance": {
             "recipe_sha256": plan.recipe_sha256,
@@ -101,7 +106,8 @@ def emit(plan: Plan, patched: Path, out_bundle: Path, out_manifest: Path, compil
         size += len(c)
     values = plan.symbol_values()
     syms = elfimage.read(patched).symbols
-    man = manifest(plan, b, size, h.hexdigest(), compiler, values, {k: syms[k].value for k in values})
+    man = manifest(plan, b, size, h.hexdigest(), compiler, values, {k: syms[k].value for k in values},
+                   {k: syms[k].value for k in LANDMARKS if k in syms})
     text = json.dumps(man, indent=2, sort_keys=False) + "\n"
     tmp_b = out_bundle.with_name(out_bundle.name + ".tmp")
     tmp_m = out_manifest.with_name(out_manifest.name + ".tmp")

@@ -19,19 +19,43 @@ boot. Filling a fresh ``kaslr-seed`` at load time is the loader's job (docs/arm6
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import register
 from .base import Arch
 from ..kernels import KernelImage, arm64image
 
 if TYPE_CHECKING:
+    from ..emulate import EmuSpec
     from ..layout import Plan
 
 QEMU_VIRT_UART = 0x09000000
 
 
+def _emu_setup(uc: "Any", console: bytearray) -> None:
+    """A PL011 at QEMU virt's address: UARTDR writes are the console, UARTFR reads 0."""
+    def read(uc: "Any", offset: int, size: int, _: "Any") -> int:
+        return 0
+
+    def write(uc: "Any", offset: int, size: int, value: int, _: "Any") -> None:
+        if offset == 0:
+            console.append(value & 0xFF)
+
+    uc.mmio_map(0x09000000, 0x1000, read, None, write, None)
+
+
 class Arm64(Arch):
+    def emulator(self) -> "EmuSpec":
+        from unicorn import UC_ARCH_ARM64, UC_MODE_ARM
+        from unicorn import arm64_const as A
+
+        from ..emulate import EmuSpec
+
+        regs = {f"x{i}": getattr(A, f"UC_ARM64_REG_X{i}") for i in range(4)}
+        regs.update(pc=A.UC_ARM64_REG_PC, sp=A.UC_ARM64_REG_SP, vbar_el1=A.UC_ARM64_REG_VBAR_EL1)
+        return EmuSpec(UC_ARCH_ARM64, UC_MODE_ARM, A.UC_ARM64_REG_PC, _emu_setup, regs,
+                       stop_symbols=("kx_arch_halt", "kx_arch_fault"))
+
     def load_kernel(self, path: Path, source: str, scratch: Path | None = None) -> KernelImage:
         return arm64image.load(path, source, scratch, self.default_page_size)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from ..emulate import EmuSpec
     from ..kernels import KernelImage
     from ..layout import Allocator, Plan, PlannedSegment
     from ..recipe import Recipe
@@ -66,6 +67,12 @@ class Arch:
                             alloc: "Allocator", kernel: "KernelImage") -> list["PlannedSegment"]:
         """Arch-specific generated segments (x86_64: boot_params, command line)."""
         return []
+
+    emulator_note: ClassVar[str] = "no emulator is set up for this arch"
+
+    def emulator(self) -> "EmuSpec | None":
+        """How to run this arch's purgatory in unicorn (toolchain/emulate.py), or None."""
+        return None
 
     def u64(self, value: int) -> bytes:
         return value.to_bytes(8, "little" if self.little_endian else "big")

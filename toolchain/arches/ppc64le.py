@@ -27,6 +27,9 @@ HEAD_SIZE = 0x100
 
 
 class Ppc64(Arch):
+    emulator_note = ("unicorn cannot run PPC64; tests/purgatory runs this arch's purgatory code "
+                     "under qemu-user instead")
+
     def address_limit(self, ram: list[tuple[int, int]]) -> int:
         lowest_start, lowest_size = min(ram)
         return min(lowest_start + lowest_size, REAL_MODE_LIMIT)

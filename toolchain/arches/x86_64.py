@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import register
 from .base import Arch
@@ -31,6 +31,7 @@ from ..bundle import Kind
 from ..kernels import KernelFormatError, KernelImage, Source, bzimage
 
 if TYPE_CHECKING:
+    from ..emulate import EmuSpec
     from ..layout import Allocator, Plan, PlannedSegment
     from ..recipe import Recipe
 
@@ -103,7 +104,44 @@ def build_zero_page(header: bytes, cmdline_addr: int, initrd: tuple[int, int] | 
     return zp
 
 
+COM1 = 0x3F8
+
+
+def _emu_setup(uc: "Any", console: bytearray) -> None:
+    """COM1 output is the console; LSR reads say "transmitter empty"; entry state as kexec
+    leaves it (long mode, identity map, interrupts off) with junk in scratch registers."""
+    from unicorn import x86_const as X
+
+    def on_out(uc: "Any", port: int, size: int, value: int, _: "Any") -> None:
+        if port == COM1:
+            console.append(value & 0xFF)
+
+    def on_in(uc: "Any", port: int, size: int, _: "Any") -> int:
+        return 0x20 if port == COM1 + 5 else 0xFF
+
+    from unicorn import UC_HOOK_INSN
+
+    uc.hook_add(UC_HOOK_INSN, on_out, None, 1, 0, X.UC_X86_INS_OUT)
+    uc.hook_add(UC_HOOK_INSN, on_in, None, 1, 0, X.UC_X86_INS_IN)
+    for reg in (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RSI, X.UC_X86_REG_RDI, X.UC_X86_REG_RBP):
+        uc.reg_write(reg, 0xDEAD_BEEF_0BAD_F00D)
+    uc.reg_write(X.UC_X86_REG_RSP, 0)
+    uc.reg_write(X.UC_X86_REG_EFLAGS, 0x2)
+
+
 class X86_64(Arch):
+    def emulator(self) -> "EmuSpec":
+        import capstone
+        from unicorn import UC_ARCH_X86, UC_MODE_64
+        from unicorn import x86_const as X
+
+        from ..emulate import EmuSpec
+
+        regs = {n: getattr(X, f"UC_X86_REG_{n.upper()}") for n in
+                ("rip", "rsi", "rdi", "rbx", "rbp", "rsp", "cs", "ds", "es", "ss", "eflags")}
+        return EmuSpec(UC_ARCH_X86, UC_MODE_64, X.UC_X86_REG_RIP, _emu_setup, regs,
+                       capstone=(capstone.CS_ARCH_X86, capstone.CS_MODE_64))
+
     def load_kernel(self, path: Path, source: str, scratch: Path | None = None) -> KernelImage:
         try:
             with open(path, "rb") as f:
