@@ -139,11 +139,14 @@ class Builder:
         recipe_value = env.Value(json.dumps({"data": r.data, "file": r.file, "sha": r.sha256, "base": base,
                                              "overrides": overrides, "out": str(out)}, sort_keys=True))
         dtb = [str(out / "dtb.bin")] if (r.dtb or r.dtb_generate) else []
-        plan = env.Command([str(out / "plan.json"), *dtb], [recipe_value, *payload, *inputs], _catching(_do_plan, "plan"))
+        # symbols.json holds only what patching writes: when a change leaves it byte-identical
+        # (e.g. a new command line with verify off), SCons skips the patch step entirely.
+        plan = env.Command([str(out / "plan.json"), str(out / "symbols.json"), *dtb],
+                           [recipe_value, *payload, *inputs], _catching(_do_plan, "plan"))
         env.Depends(plan, toolchain_py)
-        patched = env.Command(str(out / "purgatory.patched.elf"), [plan[0], *elf], _catching(_do_patch, "patch"))
+        patched = env.Command(str(out / "purgatory.patched.elf"), [plan[1], *elf], _catching(_do_patch, "patch"))
         outputs = env.Command([str(out / "bundle.kxb"), str(out / "manifest.json")],
-                              [plan[0], *patched, *plan[1:], *inputs, *payload], _catching(_do_emit, "emit"))
+                              [plan[0], *patched, *plan[2:], *inputs, *payload], _catching(_do_emit, "emit"))
         env.Depends(outputs, toolchain_py)
         env.Clean(outputs, [str(out)])
         return outputs
@@ -181,13 +184,15 @@ def _do_plan(target: Any, source: Any, env: Any) -> None:
     if plan.purgatory_base != spec["base"]:
         raise recipemod.RecipeError(fresh.file, "/purgatory", "the purgatory moved during planning; run scons again")
     layout.write_plan(plan, Path(str(target[0])))
+    values = {k: v.hex() for k, v in sorted(plan.symbol_values().items())}
+    Path(str(target[1])).write_text(json.dumps(values, indent=1) + "\n")
 
 
 def _do_patch(target: Any, source: Any, env: Any) -> None:
-    from . import layout, patch
+    from . import patch
 
-    p = layout.read_plan(Path(str(source[0])))
-    patch.patch_symbols(str(source[1]), str(target[0]), p.symbol_values())
+    values = {k: bytes.fromhex(v) for k, v in json.loads(Path(str(source[0])).read_text()).items()}
+    patch.patch_symbols(str(source[1]), str(target[0]), values)
 
 
 def _do_emit(target: Any, source: Any, env: Any) -> None:
