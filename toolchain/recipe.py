@@ -21,6 +21,8 @@ SCHEMA_PATH = REPO / "schemas" / "recipe.schema.json"
 RECIPES_DIR = REPO / "recipes"
 COMMAND_LINE = "<command line>"
 MAX_SEGMENTS = 16
+# What `"verify": true` (or no verify at all) means; README "What is verified" argues for it.
+DEFAULT_VERIFY = "data"
 
 
 class RecipeError(Exception):
@@ -210,7 +212,7 @@ OVERRIDES = {
     "initrd": "path of the initrd",
     "dtb": "path of a device tree blob to fix up",
     "cmdline": "kernel command line",
-    "verify": "full, data or none (also true/false)",
+    "verify": "full, data or none (true = data, false = none)",
     "console": "1 to let the purgatory print a status line",
 }
 
@@ -229,7 +231,8 @@ def apply_overrides(data: dict[str, Any], origins: dict[str, str], overrides: di
             out["cmdline"] = value
             origins["/cmdline"] = COMMAND_LINE
         elif key == "verify":
-            out["verify"] = {"true": "full", "1": "full", "false": "none", "0": "none"}.get(value.lower(), value)
+            out["verify"] = {"true": DEFAULT_VERIFY, "1": DEFAULT_VERIFY, "false": "none", "0": "none"}.get(
+                value.lower(), value)
             origins["/verify"] = COMMAND_LINE
         elif key == "console":
             out.setdefault("purgatory", {})["console"] = value.lower() in ("1", "true", "yes", "on")
@@ -291,7 +294,7 @@ def _build(path: Path, d: dict[str, Any], origins: dict[str, str], digest: str,
     base = path.parent
     f = str(path)
     verify = d.get("verify", True)
-    verify = {True: "full", False: "none"}.get(verify, verify) if isinstance(verify, bool) else verify
+    verify = {True: DEFAULT_VERIFY, False: "none"}.get(verify, verify) if isinstance(verify, bool) else verify
     dtb = d.get("dtb")
     purg = d.get("purgatory", {})
     return Recipe(

@@ -80,13 +80,13 @@ def test_corrupt_dtb(write_recipe, tmp_path, foreign_elfs) -> None:
 def test_digest_follows_kexec_tools_rule(write_recipe, tmp_path, foreign_elfs) -> None:
     initrd = tmp_path / "initrd"
     initrd.write_bytes(bytes(range(256)) * 700)
-    plan = _plan(write_recipe, tmp_path, foreign_elfs["ppc64le"], initrd={"path": str(initrd)})
+    plan = _plan(write_recipe, tmp_path, foreign_elfs["ppc64le"], initrd={"path": str(initrd)}, verify="full")
     h = hashlib.sha256()
     for s in sorted(plan.segments, key=lambda s: s.mem):
         h.update(s.source.read() + bytes(s.memsz - s.bufsz))
     assert plan.digest == h.hexdigest()
     assert plan.regions == [(s.mem, s.memsz) for s in plan.segments]
-    data = _plan(write_recipe, tmp_path, foreign_elfs["ppc64le"], initrd={"path": str(initrd)}, verify="data")
+    data = _plan(write_recipe, tmp_path, foreign_elfs["ppc64le"], initrd={"path": str(initrd)}, verify=True)
     h = hashlib.sha256()
     for s in data.segments:
         h.update(s.source.read())

@@ -154,6 +154,7 @@ def test_command_line_overrides(write_recipe, tmp_path: Path) -> None:
     p = write_recipe()
     r = recipe.load(str(p), {"cmdline": "root=/dev/sda", "verify": "false", "console": "1"})
     assert (r.cmdline, r.verify, r.console) == ("root=/dev/sda", "none", True)
+    assert recipe.load(str(p), {"verify": "true"}).verify == "data"
     assert r.origin("/cmdline") == recipe.COMMAND_LINE
     with pytest.raises(RecipeError) as exc:
         recipe.load(str(p), {"initrd": str(tmp_path / "nope")})
