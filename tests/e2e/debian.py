@@ -31,10 +31,12 @@ from typing import Iterator
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Host packages the harness needs.  Installed on demand so a fresh machine works.
-HOST_PACKAGES: tuple[str, ...] = ("qemu-system-ppc", "busybox-static", "cpio")
+HOST_PACKAGES: tuple[str, ...] = (
+    "qemu-system-ppc", "qemu-system-x86", "qemu-system-arm", "busybox-static", "cpio",
+)
 
 #: Bumped when the layout of the cache changes, so stale caches are rebuilt.
-_MANIFEST_VERSION = 1
+_MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -345,14 +347,24 @@ _NOT_RUNTIME = {"debconf", "debconf-2.0", "cdebconf", "lsb-base", "init-system-h
 
 
 def kexec_runtime_packages(apt: ForeignApt) -> list[str]:
-    """kexec-tools plus the library packages its Depends name (first alternatives)."""
+    """kexec-tools plus the library packages its Depends name (first alternatives), transitively.
+
+    Transitive because on amd64 kexec-tools links libxenctrl, whose package
+    depends on further libxen* libraries.  libc6's own dependencies are not
+    followed (libgcc-s1 is not needed by these programs; libc6 is always there).
+    """
     pkgs = ["kexec-tools"]
-    for group in apt.depends("kexec-tools"):
-        name = group[0]
-        if name in _NOT_RUNTIME:
+    todo = ["kexec-tools"]
+    while todo:
+        pkg = todo.pop()
+        if pkg == "libc6":
             continue
-        pkgs.append(name)
-    # libc6 pulls in libgcc-s1 in Depends, but the kexec binary itself needs only libc.
+        for group in apt.depends(pkg):
+            name = group[0]
+            if name in _NOT_RUNTIME or name in pkgs or not (name.startswith("lib") or name.startswith("zlib")):
+                continue
+            pkgs.append(name)
+            todo.append(name)
     return sorted(set(pkgs))
 
 

@@ -52,6 +52,24 @@ class CapturedFdt:
             out.append((addr, size))
             off += 16
 
+    def memmap(self) -> list[dict[str, str]]:
+        """x86: kernel A's ``/sys/firmware/memmap`` as ``{start, end, type}`` (tools/memmap2recipe.py input)."""
+        out = []
+        for key, value in self.info.items():
+            if key.startswith("memmap-"):
+                start, end, kind = value.split(" ", 2)
+                out.append({"start": start, "end": end, "type": kind})
+        return sorted(out, key=lambda e: int(e["start"], 0))
+
+    def kernel_phys_end(self) -> int | None:
+        """End (exclusive) of kernel A's image per /proc/iomem "Kernel code/data/bss"."""
+        ends = []
+        for part in self.info.get("kernel-iomem", "").split(";"):
+            rng, _, name = part.strip().partition(" : ")
+            if name.startswith("Kernel") and "-" in rng:
+                ends.append(int(rng.split("-")[1], 16) + 1)
+        return max(ends) if ends else None
+
 
 def parse_info(result: Result) -> dict[str, str]:
     info: dict[str, str] = {}
@@ -95,11 +113,19 @@ def check_fdt(blob: bytes) -> None:
 
 
 def capture_fdt(
-    assets: GuestAssets, smp: int = 2, mem: str = "1G", timeout: float = 180.0
+    assets: GuestAssets, smp: int = 2, mem: str = "1G", timeout: float = 180.0,
+    machine: str | None = None,
 ) -> CapturedFdt:
-    """Boot kernel A once per configuration and return its device tree (cached)."""
+    """Boot kernel A once per configuration and return its device tree and facts (cached).
+
+    On x86 there is no device tree: ``dtb`` is empty and the facts carry the
+    firmware memory map (``memmap-N`` entries, see ``CapturedFdt.memmap``).
+    """
+    machine = machine or assets.arch
     base = cache_dir() / assets.arch / "fdt"
-    stem = f"{assets.kernel_version}-smp{smp}-m{mem}"
+    stem = f"{assets.kernel_version}-{machine}-smp{smp}-m{mem}"
+    if machine == "ppc64el":  # keep the name the existing caches use
+        stem = f"{assets.kernel_version}-smp{smp}-m{mem}"
     dtb_path = base / f"{stem}.dtb"
     info_path = base / f"{stem}.json"
     with file_lock(base / f"{stem}.lock"):
@@ -107,13 +133,18 @@ def capture_fdt(
             return CapturedFdt(dtb_path.read_bytes(), json.loads(info_path.read_text()), dtb_path)
         cpio = base / f"{stem}.cpio"
         cpio.write_bytes(I.a_initramfs_fdt_dump(assets.busybox))
-        res = run_vm(assets.kernel, cpio, arch=assets.arch, smp=smp, mem=mem,
+        res = run_vm(assets.kernel, cpio, arch=machine, smp=smp, mem=mem,
                      timeout=timeout, log=base / f"{stem}.log")
         if res.timed_out:
             raise RuntimeError(f"FDT capture boot timed out; see {res.log}")
-        blob = decode_dump(res)
-        check_fdt(blob)
         info = parse_info(res)
+        if machine in ("amd64",):
+            blob = b""
+            if not any(k.startswith("memmap-") for k in info):
+                raise RuntimeError(f"no /sys/firmware/memmap entries captured; see {res.log}")
+        else:
+            blob = decode_dump(res)
+            check_fdt(blob)
         info["boot-seconds"] = f"{res.elapsed:.2f}"
         dtb_path.write_bytes(blob)
         info_path.write_text(json.dumps(info, indent=1, sort_keys=True))

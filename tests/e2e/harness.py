@@ -127,16 +127,22 @@ def b_initrd(assets: GuestAssets, pad_bytes: int = 0) -> bytes:
     return I.padded(cpio, pad_bytes) if pad_bytes else cpio
 
 
+def b_cmdline(machine: str, marker: str = "KXMARK=1") -> str:
+    """Kernel B's command line: the machine's console options plus the marker B echoes."""
+    return f"{MACHINES[machine].console_cmdline} {marker}"
+
+
 def run_kexec_tools(
     assets: GuestAssets,
     *,
     no_checks: bool = False,
     pad_bytes: int = 0,
-    append_b: str = "console=hvc0 KXMARK=1",
+    append_b: str | None = None,
     smp: int = 2,
     mem: str = "1G",
     timeout: float = DEFAULT_TIMEOUT,
     name: str | None = None,
+    machine: str | None = None,
 ) -> Handoff:
     """A runs ``kexec [-i] -l /vmlinux --initrd=/b.cpio --append=... && kexec -e``.
 
@@ -145,7 +151,10 @@ def run_kexec_tools(
     """
     if assets.kexec is None:
         raise RuntimeError("assets fetched without kexec-tools")
-    name = name or f"kexec-tools{'-i' if no_checks else ''}-pad{pad_bytes >> 20}M-smp{smp}"
+    machine = machine or assets.arch
+    if append_b is None:
+        append_b = b_cmdline(machine)
+    name = name or f"kexec-tools-{machine}{'-i' if no_checks else ''}-pad{pad_bytes >> 20}M-smp{smp}"
     work = Path(tempfile.mkdtemp(prefix="kxe2e-", dir=cache_dir()))
     try:
         a_cpio = I.a_initramfs_kexec_tools(
@@ -158,8 +167,9 @@ def run_kexec_tools(
             "-i" if no_checks else "",
         )
         (work / "a.cpio").write_bytes(a_cpio)
-        res = run_vm(assets.kernel, work / "a.cpio", arch=assets.arch, smp=smp, mem=mem,
-                     timeout=timeout, log=log_dir() / f"{name}.log")
+        res = run_vm(assets.kernel, work / "a.cpio", arch=machine, smp=smp, mem=mem,
+                     timeout=timeout, log=log_dir() / f"{name}.log",
+                     stop_on=(I.MARK_B_BOOTED,), linger=15.0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return analyse(res)
@@ -195,6 +205,7 @@ def run_our_bundle(
     name: str = "ours",
     stop_on: tuple[str, ...] = (I.MARK_B_BOOTED,),
     linger: float = 15.0,
+    machine: str | None = None,
 ) -> Handoff:
     """A runs ``/kxload --exec /bundle.kxb``; wait for B's marker or the timeout.
 
@@ -209,12 +220,31 @@ def run_our_bundle(
     work = Path(tempfile.mkdtemp(prefix="kxe2e-", dir=cache_dir()))
     try:
         (work / "a.cpio").write_bytes(I.a_initramfs_ours(assets.busybox, kxload_path, bundle_path))
-        res = run_vm(assets.kernel, work / "a.cpio", arch=assets.arch, smp=smp, mem=mem,
+        res = run_vm(assets.kernel, work / "a.cpio", arch=machine or assets.arch, smp=smp, mem=mem,
                      timeout=timeout, log=log_dir() / f"{name}-smp{smp}.log",
                      stop_on=stop_on, linger=linger)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return analyse(res)
+
+
+def tamper(bundle: Path, segment: str) -> None:
+    """Test-only: change one byte of a segment and re-seal the file (table sha, CRC).
+
+    The loader's checks pass (the file is self-consistent); only the purgatory's digest,
+    computed at build time over the original bytes, can notice.
+    """
+    from toolchain import bundle as kxb
+
+    b = kxb.read(bundle)
+    segs = []
+    for s in b.segments:
+        data = bytes(s.data)
+        if s.name == segment:
+            mid = len(data) // 2
+            data = data[:mid] + bytes([data[mid] ^ 0x40]) + data[mid + 1:]
+        segs.append(kxb.Segment(s.name, s.kind, s.mem, s.memsz, data, s.flags))
+    bundle.write_bytes(kxb.to_bytes(kxb.Bundle(b.arch_code, b.entry, b.page_size, b.flags, segs)))
 
 
 def describe(h: Handoff) -> str:
@@ -230,5 +260,6 @@ def describe(h: Handoff) -> str:
 
 __all__ = [
     "Handoff", "analyse", "b_first_line", "b_initrd", "describe", "run_kexec_tools",
-    "run_our_bundle", "our_pieces_missing", "kxload_path", "MACHINES", "time",
+    "run_our_bundle", "our_pieces_missing", "kxload_path", "MACHINES", "time", "tamper",
+    "b_cmdline",
 ]

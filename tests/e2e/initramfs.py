@@ -37,7 +37,7 @@ MARK_FDT_END = "KXE2E-FDT-END"
 #: busybox applets the scripts use; busybox for the guest arch cannot run on the
 #: host, so we cannot ask it for its list and name the ones we need instead.
 APPLETS: tuple[str, ...] = (
-    "base64", "cat", "dd", "echo", "gzip", "head", "hexdump", "ls", "mkdir",
+    "base64", "cat", "dd", "dmesg", "echo", "grep", "gzip", "head", "hexdump", "ls", "mkdir",
     "mount", "od", "poweroff", "printf", "reboot", "sh", "sha256sum", "sleep",
     "sync", "tr", "uname", "wc",
 )
@@ -188,6 +188,11 @@ info rtas-base "$(dt /proc/device-tree/rtas/linux,rtas-base)"
 info rtas-size "$(dt /proc/device-tree/rtas/rtas-size)"
 info fdt-size "$(wc -c < /sys/firmware/fdt)"
 info memory "$(head -n 1 /proc/meminfo | tr -s ' ')"
+info kernel-iomem "$(grep Kernel /proc/iomem | tr -s ' ' | tr '\\n' ';')"
+info cpu-el "$(dmesg | grep -o 'started at EL[0-9]' | head -n 1)"
+for d in /sys/firmware/memmap/*; do
+  [ -d "$d" ] && info "memmap-${{d##*/}}" "$(cat $d/start) $(cat $d/end) $(cat $d/type)"
+done
 """
 
 
@@ -204,12 +209,12 @@ def init_a(load_cmd: str, exec_cmd: str = "", info: bool = True, dump_fdt: bool 
     if info:
         s += _INFO
     if dump_fdt:
-        s += (
+        s += "[ -e /sys/firmware/fdt ] && {\n" + (
             f'echo "{MARK_INFO} fdt-sha256=$(sha256sum < /sys/firmware/fdt | head -c 64)"\n'
             f"echo {MARK_FDT_BEGIN}\n"
             "gzip -9 -c /sys/firmware/fdt | base64\n"
             f"echo {MARK_FDT_END}\n"
-        )
+        ) + "}\n"
     if load_cmd:
         s += f"echo {MARK_EXEC}\n{load_cmd}\nrc=$?\n"
         if exec_cmd:

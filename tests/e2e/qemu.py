@@ -26,15 +26,23 @@ PRINTK_TIME = re.compile(r"^\[\s*(\d+)\.(\d+)\]")
 
 @dataclass(frozen=True)
 class MachineConfig:
-    """QEMU machine options per guest arch (only ppc64el today).
+    """QEMU machine options per machine key (a Debian arch, or a variant like ``arm64-el2``).
 
     ``-no-reboot`` turns both ``poweroff -f`` and ``panic=1`` into a QEMU exit,
-    so the end of a run is visible as process exit.
+    so the end of a run is visible as process exit.  ``console_args`` are the
+    kernel command-line options both kernel A and kernel B need to talk on the
+    serial console from their first line on (FACTS.md: x86 B needs
+    ``earlyprintk``, arm64 B ``earlycon``).
     """
 
     qemu: str
     args: tuple[str, ...]
     console: str
+    console_args: str = ""
+
+    @property
+    def console_cmdline(self) -> str:
+        return f"console={self.console} {self.console_args}".strip()
 
 
 MACHINES: dict[str, MachineConfig] = {
@@ -42,6 +50,27 @@ MACHINES: dict[str, MachineConfig] = {
         "qemu-system-ppc64",
         ("-M", "pseries", "-cpu", "POWER9", "-nographic", "-vga", "none", "-no-reboot"),
         "hvc0",
+    ),
+    # -cpu max vs the default qemu64: both boot; see tests/e2e/README-style notes in
+    # test_ours_x86_64.py for the measured difference.
+    "amd64": MachineConfig(
+        "qemu-system-x86_64",
+        ("-M", "q35", "-cpu", "max", "-nographic", "-no-reboot"),
+        "ttyS0",
+        "earlyprintk=serial,ttyS0,115200",
+    ),
+    "arm64": MachineConfig(
+        "qemu-system-aarch64",
+        ("-M", "virt", "-cpu", "cortex-a57", "-nographic", "-no-reboot"),
+        "ttyAMA0",
+        "earlycon=pl011,0x9000000",
+    ),
+    # Kernel A boots at EL2 (hyp stub); kexec then enters our purgatory at EL2.
+    "arm64-el2": MachineConfig(
+        "qemu-system-aarch64",
+        ("-M", "virt,virtualization=on", "-cpu", "cortex-a57", "-nographic", "-no-reboot"),
+        "ttyAMA0",
+        "earlycon=pl011,0x9000000",
     ),
 }
 
@@ -225,6 +254,7 @@ def run_vm(
     log: Path | None = None,
     stop_on: Sequence[str] = (),
     linger: float = 0.0,
+    extra: Sequence[str] = (),
 ) -> Result:
     """Boot, collect the console until QEMU exits, a ``stop_on`` marker, or timeout.
 
@@ -234,8 +264,8 @@ def run_vm(
     stop marker so the lines right after it are in the log too.
     """
     if append is None:
-        append = f"console={MACHINES[arch].console} panic=1"
-    cmd = qemu_cmd(kernel, initrd, append, arch, smp, mem)
+        append = f"{MACHINES[arch].console_cmdline} panic=1"
+    cmd = qemu_cmd(kernel, initrd, append, arch, smp, mem, extra)
     q = Qemu(cmd, log)
     timed_out = False
     with q:

@@ -57,6 +57,79 @@ def ppc64le_recipe(
     return {k: v for k, v in r.items() if v is not None}
 
 
+def x86_64_recipe(
+    kernel: Path,
+    initrd: Path | None,
+    facts: CapturedFdt,
+    cmdline: str,
+    verify: bool | str = True,
+    console: bool = True,
+) -> dict[str, Any]:
+    """Recipe for a bzImage on the QEMU q35 config ``facts`` (its /sys/firmware/memmap) came from.
+
+    The memory map goes through tools/memmap2recipe.py's ``convert``, exactly as a
+    user would do it; no device tree on x86.  ``load_min`` stays at 16 MiB: below
+    it the decompressor overwrites what sits there (FACTS.md).
+    """
+    sys.path.insert(0, str(REPO_ROOT / "tools"))
+    try:
+        from memmap2recipe import convert
+    finally:
+        sys.path.pop(0)
+    mm = convert(facts.memmap(), 0x1000)
+    r: dict[str, Any] = {
+        "arch": "x86_64",
+        "page_size": "0x1000",
+        "memory": mm["memory"],
+        "reserved": mm["reserved"],
+        "load_min": "0x1000000",
+        "verify": verify,
+        "purgatory": {"console": console},
+        "kernel": {"path": str(kernel)},
+        "cmdline": cmdline,
+    }
+    if initrd is not None:
+        r["initrd"] = {"path": str(initrd)}
+    return r
+
+
+#: arm64 virt: RAM at 1 GiB; the kernel wants a 2 MiB aligned base.
+ARM64_RAM_BASE = 0x40000000
+ARM64_LOAD_MIN = 0x42000000
+
+
+def arm64_recipe(
+    kernel: Path,
+    initrd: Path | None,
+    dtb: CapturedFdt,
+    cmdline: str,
+    verify: bool | str = True,
+    console: bool = True,
+    mem_size: int = 1 << 30,
+) -> dict[str, Any]:
+    """Recipe for an arm64 Image on the QEMU virt config ``dtb`` came from.
+
+    ``load_min`` is above kernel A's image (its /proc/iomem "Kernel ..." ranges),
+    rounded up to 2 MiB, and never below 0x42000000 (QEMU's DTB and A's start).
+    """
+    end = dtb.kernel_phys_end() or 0
+    load_min = max(ARM64_LOAD_MIN, (end + 0x1FFFFF) & ~0x1FFFFF)
+    r: dict[str, Any] = {
+        "arch": "arm64",
+        "page_size": "0x1000",
+        "memory": [{"start": hex(ARM64_RAM_BASE), "size": hex(mem_size)}],
+        "load_min": hex(load_min),
+        "verify": verify,
+        "purgatory": {"console": console},
+        "kernel": {"path": str(kernel)},
+        "dtb": {"path": str(dtb.path)},
+        "cmdline": cmdline,
+    }
+    if initrd is not None:
+        r["initrd"] = {"path": str(initrd)}
+    return r
+
+
 def write_recipe(directory: Path, recipe: dict[str, Any], name: str = "e2e") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"

@@ -46,25 +46,6 @@ def test_our_bundle_reaches_kernel_b(
     assert h.b_cmdline is not None and "KXMARK=1" in h.b_cmdline.split(), H.describe(h)
 
 
-def _tamper(bundle: Path, segment: str) -> None:
-    """Test-only: change one byte of a segment and re-seal the file (table sha, CRC).
-
-    The loader's checks pass (the file is self-consistent); only the purgatory's digest,
-    computed at build time over the original bytes, can notice.
-    """
-    from toolchain import bundle as kxb
-
-    b = kxb.read(bundle)
-    segs = []
-    for s in b.segments:
-        data = bytes(s.data)
-        if s.name == segment:
-            mid = len(data) // 2
-            data = data[:mid] + bytes([data[mid] ^ 0x40]) + data[mid + 1:]
-        segs.append(kxb.Segment(s.name, s.kind, s.mem, s.memsz, data, s.flags))
-    bundle.write_bytes(kxb.to_bytes(kxb.Bundle(b.arch_code, b.entry, b.page_size, b.flags, segs)))
-
-
 def test_tampered_bundle_never_reaches_kernel_b(
     kxload: Path, ppc64el_assets: GuestAssets, ppc64el_fdt: CapturedFdt, e2e_tmp: Path
 ) -> None:
@@ -76,7 +57,7 @@ def test_tampered_bundle_never_reaches_kernel_b(
         ppc64el_assets.kernel, initrd, ppc64el_fdt, "console=hvc0 KXMARK=1", verify=True),
         name="e2e-ppc64le-tampered")
     bundle = recipes.build_bundle(recipe, work / "out")
-    _tamper(bundle, "initrd")
+    H.tamper(bundle, "initrd")
     h = H.run_our_bundle(bundle, kxload, smp=2, assets=ppc64el_assets, name="ours-tampered",
                          stop_on=("kx: digest mismatch",), linger=4.0, timeout=120)
     text = "\n".join(line.text for line in h.result.lines)
