@@ -111,3 +111,20 @@ def test_emulate_reaches_the_kernel(built: Path, recipe: str, verify: bool) -> N
 def test_emulate_ppc64_says_why_not(built: Path) -> None:
     r = tool("emulate", str(built / "ppc64-fast" / "bundle.kxb"))
     assert r.returncode == 2 and "unicorn cannot run PPC64" in r.stderr
+
+
+@pytest.mark.parametrize("recipe,arch,qemu", [("ppc64-fast", "ppc64le", "qemu-ppc64le-static"),
+                                              ("arm64-verified", "arm64", "qemu-aarch64-static")])
+def test_static_loader_dry_run_matches_inspect(built: Path, recipe: str, arch: str, qemu: str) -> None:
+    """The loader built by `scons recipe=...`, run on its arch (qemu-user), sees what inspect sees."""
+    kxload = built / "loader" / arch / "kxload"
+    assert kxload.is_file(), "scons recipe=... also builds the loader for the recipe's arch"
+    bundle = built / recipe / "bundle.kxb"
+    r = subprocess.run([qemu, str(kxload), "--dry-run", str(bundle)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = [line.split() for line in r.stdout.splitlines()]
+    segs = [(f[2], f[4], f[5], f[6]) for f in lines if f[0] == "segment"]
+    entry = next(f[1] for f in lines if f[0] == "entry")
+    ins = json.loads(tool("inspect", "--json", str(bundle)).stdout)
+    assert segs == [(s["name"], s["mem"], s["memsz"], s["bufsz"]) for s in ins["segments"]]
+    assert entry == ins["entry"]
