@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -106,19 +107,54 @@ def _copy_tree(dst: Path) -> None:
             shutil.copy2(src, dst / f)
 
 
+def _as_other_user(tree: Path) -> list[str]:
+    """Prefix that runs a command as 'nobody' when we are root (CI is), else nothing."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return []
+    subprocess.run(["chown", "-R", "65534:65534", str(tree)], check=True)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
 def test_reproducible_in_two_directories(tmp_path: Path) -> None:
-    trees = [tmp_path / "first" / "checkout", tmp_path / "second-place" / "x" / "tree"]
+    """Every shipped recipe: same bytes from two trees at different paths, times, umasks, users."""
+    from toolchain import recipe as recipemod
+
+    names = recipemod.known_recipes()
+    # The second tree must be reachable by another user: pytest's tmp dirs are private.
+    other = Path(tempfile.mkdtemp(prefix="kx-repro-"))
+    other.chmod(0o755)
+    trees = [tmp_path / "first" / "checkout", other / "second-place" / "tree"]
     outputs = []
     for i, tree in enumerate(trees):
         _copy_tree(tree)
+        targets = [f"build/{n}/bundle.kxb" for n in names]
+        prefix = _as_other_user(other) if i == 1 else []
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(1_000_000 + i * 12345),
+               "KX_ZIG_CACHE": str(tree / ".zig-global"), "HOME": str(tree)}
         old = os.umask(0o022 if i == 0 else 0o077)
         try:
-            r = scons("recipe=all", "-j2", cwd=tree, env={"SOURCE_DATE_EPOCH": str(1_000_000 + i * 12345)})
+            r = subprocess.run([*prefix, sys.executable, "-m", "SCons", "-Q", "recipe=all", "-j2", *targets],
+                               cwd=tree, capture_output=True, text=True, env=env, timeout=600)
         finally:
             os.umask(old)
         assert r.returncode == 0, r.stdout + r.stderr
         outputs.append({p.relative_to(tree / "build"): p.read_bytes()
                         for p in sorted((tree / "build").glob("*/*")) if p.name in ("bundle.kxb", "manifest.json")})
-    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) >= 4
+    shutil.rmtree(other, ignore_errors=True)
+    assert len(outputs[0]) == 2 * len(names) and outputs[0].keys() == outputs[1].keys()
     for name in outputs[0]:
         assert outputs[0][name] == outputs[1][name], f"{name} differs between the two trees"
+
+
+def test_cache_dir_hit_gives_the_same_bytes(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.rmtree(REPO / "build" / "ppc64-verified", ignore_errors=True)
+    first = scons("recipe=ppc64-verified", f"cache={cache}", "build/ppc64-verified/bundle.kxb")
+    assert first.returncode == 0, first.stderr
+    out = REPO / "build" / "ppc64-verified"
+    before = {n: (out / n).read_bytes() for n in ("bundle.kxb", "manifest.json")}
+    shutil.rmtree(out)
+    second = scons("recipe=ppc64-verified", f"cache={cache}", "build/ppc64-verified/bundle.kxb")
+    assert second.returncode == 0, second.stderr
+    assert "Retrieved" in second.stdout, second.stdout
+    assert {n: (out / n).read_bytes() for n in before} == before
