@@ -61,6 +61,10 @@ def test_our_bundle_reaches_kernel_b(
     assert h.b_cmdline is not None and "KXMARK=1" in h.b_cmdline.split(), H.describe(h)
     if verify:
         assert h.result.find("kx: verified") is not None, H.describe(h)
+    # Kernel B starts at the level our purgatory ran at: EL2 must survive the hand-off.
+    el = h.result.find("CPU: All CPU(s) started at EL", after=h.exec_line.t)
+    want = "EL2" if arm64_machine == "arm64-el2" else "EL1"
+    assert el is not None and el.text.endswith(want), H.describe(h)
 
 
 def test_tampered_bundle_never_reaches_kernel_b(
