@@ -149,7 +149,8 @@ def emulate(path: str, limit: int = 200_000_000) -> dict[str, Any]:
         if res.stop == "entry" else ("digest mismatch" if "mismatch" in res.console else verdict),
         "kernel_entry": f"0x{kernel_entry:x}",
         "pc": f"0x{res.pc:x}",
-        "registers": {k: f"0x{v:x}" if isinstance(v, int) else str(v) for k, v in res.registers.items()},
+        "registers": {k: f"0x{v:x}" if isinstance(v, int) else [f"0x{x:x}" for x in v]
+                      for k, v in res.registers.items()},
         "instructions": res.instructions,
         "console": res.console,
     }

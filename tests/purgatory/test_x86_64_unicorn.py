@@ -63,7 +63,7 @@ def _run(b: ur.Built, count: bool = False, irq_on: bool = False,
 def test_verified_reaches_kernel_entry_with_boot_protocol_state(verified: ur.Built) -> None:
     res, m = _run(verified)
     assert res.stop == "entry", res
-    r = res.regs
+    r = res.registers
     assert r["rip"] == verified.plan.kernel_entry
     assert r["rip"] == next(s.mem for s in verified.plan.segments if s.kind == Kind.KERNEL) + 0x200
     assert r["rsi"] == _boot_params(verified)
@@ -81,7 +81,7 @@ def test_verified_reaches_kernel_entry_with_boot_protocol_state(verified: ur.Bui
 
 def test_interrupts_enabled_at_entry_are_masked(verified: ur.Built) -> None:
     res, _ = _run(verified, irq_on=True)
-    assert res.stop == "entry" and res.regs["eflags"] & (1 << 9) == 0
+    assert res.stop == "entry" and res.registers["eflags"] & (1 << 9) == 0
 
 
 def _flip_cases() -> list[tuple[str, str]]:
@@ -107,7 +107,7 @@ def test_verify_none_skips_hashing(verified: ur.Built, fast: ur.Built) -> None:
     fast_res, _ = _run(fast, count=True)
     assert slow_res.stop == fast_res.stop == "entry"
     assert fast_res.console == ""
-    assert fast_res.regs["rsi"] == _boot_params(fast)
+    assert fast_res.registers["rsi"] == _boot_params(fast)
     assert fast_res.instructions is not None and slow_res.instructions is not None
     assert fast_res.instructions * 20 < slow_res.instructions, (fast_res.instructions, slow_res.instructions)
 

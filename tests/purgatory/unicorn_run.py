@@ -17,19 +17,23 @@ the COM1 data port (0x3f8) is captured as console output; IN from the line statu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
-from unicorn import UC_ARCH_X86, UC_HOOK_CODE, UC_HOOK_INSN, UC_MODE_64, UC_PROT_ALL, Uc
+
+import dataclasses
+
+from unicorn import Uc
 from unicorn import x86_const as X
 
 from toolchain import bundle as bundlemod
 from toolchain import elfimage, emit, layout, recipe as recipemod
+from toolchain.arches import get as get_arch
+from toolchain.arches.x86_64 import _emu_setup
 from toolchain.build import build_purgatory
+from toolchain.emulate import Machine, Result  # noqa: F401  (tests use ur.Result)
 from toolchain.patch import patch_symbols
 
-PAGE = 0x1000
 
 
 @dataclass
@@ -62,110 +66,22 @@ def build(recipe: str, out: Path, payload: Path | None, overrides: dict[str, str
     return Built(b, plan, patched, syms, out)
 
 
-@dataclass
-class Result:
-    stop: str                  # "entry", "halt" or "limit"
-    pc: int
-    console: str
-    instructions: int | None   # counted only when the run asked for it
-    regs: dict[str, Any] = field(default_factory=dict)
-
-
-class Machine:
-    uc_arch: int
-    uc_mode: int
-    pc_reg: int
-
-    def __init__(self, b: bundlemod.Bundle, extra_ranges: list[tuple[int, int]] | None = None) -> None:
-        self.bundle = b
-        self.uc = Uc(self.uc_arch, self.uc_mode)
-        self.console = bytearray()
-        ranges = [(s.mem, s.memsz) for s in b.segments] + (extra_ranges or [])
-        for start, end in _merge_pages(ranges):
-            self.uc.mem_map(start, end - start, UC_PROT_ALL)
-        for s in b.segments:
-            self.uc.mem_write(s.mem, bytes(s.data))
-        self.setup()
-
-    # --- arch hooks -------------------------------------------------------------------
-    def setup(self) -> None:
-        """Console hooks and the cpu state at entry."""
-
-    def snapshot(self) -> dict[str, Any]:
-        return {}
-
-    # --- running ----------------------------------------------------------------------
-    def run(self, stops: dict[int, str], limit: int = 50_000_000, count: bool = False) -> Result:
-        state = {"stop": "limit", "n": 0}
-
-        def at_stop(uc: Uc, address: int, size: int, name: str) -> None:
-            state["stop"] = name
-            uc.emu_stop()
-
-        for addr, name in stops.items():
-            self.uc.hook_add(UC_HOOK_CODE, at_stop, name, addr, addr)
-        if count:
-            def counter(uc: Uc, address: int, size: int, _: Any) -> None:
-                state["n"] += 1
-            self.uc.hook_add(UC_HOOK_CODE, counter)
-        self.uc.emu_start(self.bundle.entry, -1, count=limit)
-        pc = self.uc.reg_read(self.pc_reg)
-        return Result(state["stop"], pc, self.console.decode("latin-1"),
-                      state["n"] if count else None, self.snapshot())
-
-    def read(self, addr: int, size: int) -> bytes:
-        return bytes(self.uc.mem_read(addr, size))
-
-    def write(self, addr: int, data: bytes) -> None:
-        self.uc.mem_write(addr, data)
-
-
-def _merge_pages(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    spans = sorted((s // PAGE * PAGE, -(-(s + n) // PAGE) * PAGE) for s, n in ranges if n)
-    out: list[list[int]] = []
-    for s, e in spans:
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
-
-
-COM1 = 0x3F8
-COM1_LSR = COM1 + 5
-
-
 class X86_64Machine(Machine):
-    uc_arch = UC_ARCH_X86
-    uc_mode = UC_MODE_64
-    pc_reg = X.UC_X86_REG_RIP
+    """toolchain.emulate's x86_64 machine, plus what tests look at: every port write
+    (``ports``) and an optional interrupts-enabled entry state."""
+
     interrupts_on_entry = False
 
-    def setup(self) -> None:
-        self.ports: list[tuple[int, int]] = []   # every OUT (port, value), console or not
+    def __init__(self, b: bundlemod.Bundle, extra_ranges: list[tuple[int, int]] | None = None) -> None:
+        self.ports: list[tuple[int, int]] = []
+        base = get_arch("x86_64").emulator()
+        spec = dataclasses.replace(base, setup=lambda uc, console: self._setup(uc, console))
+        super().__init__(spec, b, extra_ranges)
 
-        def on_out(uc: Uc, port: int, size: int, value: int, _: Any) -> None:
-            self.ports.append((port, value))
-            if port == COM1:
-                self.console.append(value & 0xFF)
-
-        def on_in(uc: Uc, port: int, size: int, _: Any) -> int:
-            return 0x20 if port == COM1_LSR else 0xFF
-
-        self.uc.hook_add(UC_HOOK_INSN, on_out, None, 1, 0, X.UC_X86_INS_OUT)
-        self.uc.hook_add(UC_HOOK_INSN, on_in, None, 1, 0, X.UC_X86_INS_IN)
-        # Garbage in the registers the purgatory must not rely on or must overwrite.
-        for reg in (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RSI, X.UC_X86_REG_RDI, X.UC_X86_REG_RBP):
-            self.uc.reg_write(reg, 0xDEAD_BEEF_0BAD_F00D)
-        self.uc.reg_write(X.UC_X86_REG_RSP, 0)
-        self.uc.reg_write(X.UC_X86_REG_EFLAGS, 0x202 if self.interrupts_on_entry else 0x2)
-
-    def snapshot(self) -> dict[str, Any]:
-        r = self.uc.reg_read
-        names = ("rip", "rsi", "rdi", "rbx", "rbp", "rsp", "cs", "ds", "es", "ss", "fs", "gs", "eflags")
-        snap: dict[str, Any] = {n: r(getattr(X, f"UC_X86_REG_{n.upper()}")) for n in names}
-        snap["gdtr"] = r(X.UC_X86_REG_GDTR)   # (selector, base, limit, flags)
-        return snap
+    def _setup(self, uc: Uc, console: bytearray) -> None:
+        _emu_setup(uc, console, self.ports)
+        if self.interrupts_on_entry:
+            uc.reg_write(X.UC_X86_REG_EFLAGS, 0x202)
 
 
 def x86_stops(symbols: dict[str, int], plan: layout.Plan) -> dict[int, str]:
@@ -173,4 +89,4 @@ def x86_stops(symbols: dict[str, int], plan: layout.Plan) -> dict[int, str]:
     return {plan.kernel_entry: "entry", symbols["kx_arch_halt"]: "halt"}
 
 
-Runner = Callable[..., Result]
+

@@ -107,12 +107,15 @@ def build_zero_page(header: bytes, cmdline_addr: int, initrd: tuple[int, int] | 
 COM1 = 0x3F8
 
 
-def _emu_setup(uc: "Any", console: bytearray) -> None:
+def _emu_setup(uc: "Any", console: bytearray, ports: list[tuple[int, int]] | None = None) -> None:
     """COM1 output is the console; LSR reads say "transmitter empty"; entry state as kexec
-    leaves it (long mode, identity map, interrupts off) with junk in scratch registers."""
+    leaves it (long mode, identity map, interrupts off) with junk in scratch registers.
+    ``ports`` (tests) receives every OUT as (port, value)."""
     from unicorn import x86_const as X
 
     def on_out(uc: "Any", port: int, size: int, value: int, _: "Any") -> None:
+        if ports is not None:
+            ports.append((port, value))
         if port == COM1:
             console.append(value & 0xFF)
 
@@ -138,7 +141,7 @@ class X86_64(Arch):
         from ..emulate import EmuSpec
 
         regs = {n: getattr(X, f"UC_X86_REG_{n.upper()}") for n in
-                ("rip", "rsi", "rdi", "rbx", "rbp", "rsp", "cs", "ds", "es", "ss", "eflags")}
+                ("rip", "rsi", "rdi", "rbx", "rbp", "rsp", "cs", "ds", "es", "ss", "fs", "gs", "eflags", "gdtr")}
         return EmuSpec(UC_ARCH_X86, UC_MODE_64, X.UC_X86_REG_RIP, _emu_setup, regs,
                        capstone=(capstone.CS_ARCH_X86, capstone.CS_MODE_64))
 
