@@ -18,9 +18,12 @@ riscv64 has no purgatory yet: the common sha256.c is compiled for RV64GC (zig ba
 Rows: "baseline" = the first portable C (bench/baseline/sha256_baseline.c, unchanged),
 "portable" = purgatory/common/sha256.c (C), "arm64-ce"/"x86_64-ni" = the hardware paths,
 "arm64-asm" = the scalar assembly in purgatory/arm64/sha256_ce.S that the arm64 purgatory runs
-when the SHA2 instructions are absent (the C core spills there).
+when the SHA2 instructions are absent (the C core spills there); "ppc64le-asm" = the
+register-resident assembly in purgatory/ppc64/sha256_ppc64.S, which the ppc64le purgatory
+always runs (the "portable" ppc64le row is the C core alone, as on a purgatory without it).
 Code size = .text bytes of the hash objects (sha256.c + sha256_arch.c; hardware rows: the
-hardware file alone, arm64: CE + scalar paths and the constants table; the C core is linked too).
+hardware file alone, arm64: CE + scalar paths and the constants table; ppc64le-asm: the assembly
+file alone; the C core is linked too).
 
 Usage: .venv/bin/python bench/purgatory_hash.py [--mib N] [--arch a,b] [--out DIR]
 """
@@ -54,7 +57,8 @@ ARCHES = ["x86_64", "arm64", "riscv64", "ppc64le"]
 
 def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
     rows = []
-    impls = ["baseline", "portable"] + {"arm64": ["arm64-ce"], "x86_64": ["x86_64-ni"]}.get(arch, [])
+    impls = ["baseline", "portable"] + {"arm64": ["arm64-ce"], "x86_64": ["x86_64-ni"],
+                                     "ppc64le": ["ppc64le-asm"]}.get(arch, [])
     want = hashlib.sha256(data).digest()
     for impl in impls:
         b = hxrun.build(arch, impl, out)
@@ -65,7 +69,7 @@ def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
             continue
         r = hxrun.run_any(b, data, [len(data)])
         ins, ld, st = r.per_byte()
-        code = b.obj_sizes.get("sha256_ce.S", b.code_size)
+        code = b.obj_sizes.get("sha256_ce.S", b.obj_sizes.get("sha256_ppc64.S", b.code_size))
         rows.append(dict(arch=arch, impl=impl, how="qemu -d exec" if arch == "ppc64le" else "unicorn",
                          ins=ins, ld=ld, st=st, code=code, ok=r.digest == want))
         if impl == "arm64-ce":
@@ -79,7 +83,7 @@ def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
 
 def verdict(r: dict) -> str:
     tot = r["ld"] + r["st"]
-    if r["impl"] in ("portable", "arm64-asm"):
+    if r["impl"] in ("portable", "arm64-asm", "ppc64le-asm"):
         ok_i = r["ins"] < KEXEC[r["arch"]][0]
         ok_a = tot <= ACCESS_TARGET[r["arch"]]
         return ("instr ok" if ok_i else "instr MISS") + ", " + \

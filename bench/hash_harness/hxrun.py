@@ -59,6 +59,7 @@ def target(name: str) -> Target:
 
 HW_ARM64 = REPO / "purgatory" / "arm64" / "sha256_ce.S"
 HW_X86 = REPO / "purgatory" / "x86_64" / "sha256_ni.S"
+ASM_PPC64 = REPO / "purgatory" / "ppc64" / "sha256_ppc64.S"
 
 # Hash implementations: name -> (arches, sources besides mem.c/data.c).
 IMPLS = {
@@ -66,6 +67,8 @@ IMPLS = {
     "portable": [COMMON / "sha256.c", COMMON / "sha256_arch.c"],
     "arm64-ce": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_ARM64],
     "x86_64-ni": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_X86],
+    # The ppc64 purgatory's register-resident assembly (overrides the weak hook).
+    "ppc64le-asm": [COMMON / "sha256.c", COMMON / "sha256_arch.c", ASM_PPC64],
 }
 
 
