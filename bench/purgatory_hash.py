@@ -107,7 +107,7 @@ def main() -> int:
         rows += rows_for(arch, data, out)
     base = {r["arch"]: r for r in rows if r["impl"] == "baseline"}
     print(f"Purgatory SHA-256, caches-off transactions per hashed byte ({n} bytes, one region)")
-    hdr = (f"{'arch':8} {'impl':10} {'counted by':16} {'instr/B':>8} {'loads/B':>8} {'stores/B':>8} "
+    hdr = (f"{'arch':8} {'impl':11} {'counted by':16} {'instr/B':>8} {'loads/B':>8} {'stores/B':>8} "
            f"{'total/B':>8} {'code B':>7} {'x base':>7} {'x kexec':>8} {'instr x kexec':>13} {'digest':>6}  targets")
     print(hdr)
     print("-" * len(hdr))
@@ -117,7 +117,7 @@ def main() -> int:
         b = base[r["arch"]]
         btot = b["ins"] + b["ld"] + b["st"]
         ok = "-" if r["ok"] is None else ("ok" if r["ok"] else "WRONG")
-        print(f"{r['arch']:8} {r['impl']:10} {r['how']:16} {r['ins']:8.2f} {r['ld']:8.3f} {r['st']:8.3f} "
+        print(f"{r['arch']:8} {r['impl']:11} {r['how']:16} {r['ins']:8.2f} {r['ld']:8.3f} {r['st']:8.3f} "
               f"{tot:8.2f} {r['code']:7d} {tot / btot:7.3f} {tot / sum(k):8.3f} {r['ins'] / k[0]:13.3f} {ok:>6}  {verdict(r)}")
     print()
     print("kexec-tools purgatory reference (instr/loads/stores per byte): " +
