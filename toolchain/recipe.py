@@ -76,6 +76,7 @@ class Recipe:
     origins: dict[str, str] = field(repr=False)    # JSON pointer -> file that set it
     sha256: str = ""                                # of the recipe file and its bases
     files: tuple[tuple[str, str], ...] = ()         # (path, sha256): bases first, this file last
+    purgatory_mmu: bool = False                     # /purgatory/mmu (arm64, experimental)
 
     def origin(self, pointer: str) -> str:
         return origin_of(self.origins, pointer, self.file)
@@ -319,6 +320,7 @@ def _build(path: Path, d: dict[str, Any], origins: dict[str, str], digest: str,
         origins=origins,
         sha256=digest,
         files=files,
+        purgatory_mmu=bool(purg.get("mmu", False)),
     )
 
 
@@ -362,6 +364,9 @@ def check(r: Recipe) -> None:
     if count > MAX_SEGMENTS:
         raise r.error("/blobs", f"the recipe needs {count} segments; kexec_load accepts at most {MAX_SEGMENTS}",
                       "drop or merge blobs")
+    if r.purgatory_mmu and not r.arch.supports_mmu:
+        raise r.error("/purgatory/mmu", f"{r.arch.name} has no MMU-on hashing mode (arm64 only)",
+                      "remove /purgatory/mmu or set it to false")
     if r.arch.needs_dtb and r.dtb is None and r.dtb_generate is None:
         raise r.error("/dtb", f"{r.arch.name} kernels need a device tree", "add \"dtb\": {\"generate\": {}} or a path")
     if r.kernel.path is None and r.kernel_builtin is None:

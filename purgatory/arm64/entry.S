@@ -14,6 +14,7 @@
  *     never uses FP/SIMD (-mgeneral-regs-only); this keeps a later SHA2-instruction path and
  *     the new kernel's expectations safe;
  *  4. sp = top of our own stack (its own 4 KiB pages, see link.ld.in);
+ *     then kx_mmu_on (mmu.S): returns at once unless the recipe asked for MMU-on hashing;
  *  5. kx_main(0): arm64 has no boot cpu number to pass on.
  *
  * All addresses are formed PC-relative (adrp/add), so nothing here needs relocation.
@@ -68,6 +69,7 @@ kx_entry:
 	adrp	x9, kx_stack_top
 	add	x9, x9, :lo12:kx_stack_top
 	mov	sp, x9
+	bl	kx_mmu_on			/* experimental, no-op unless kx_mmu (mmu.S) */
 	mov	x29, #0
 	mov	x30, #0
 	mov	x0, #0

@@ -3,8 +3,9 @@
  *
  * Linux arm64 boot protocol (Documentation/arch/arm64/booting.rst): primary cpu entered at
  * the Image's first byte with x0 = physical address of the device tree, x1 = x2 = x3 = 0
- * (reserved), MMU off, D-cache off (we never turned either on), interrupts masked (DAIF
- * set since entry.S), at EL2 or EL1 - we stay at the EL we were entered at. The new kernel
+ * (reserved), MMU off, D-cache off, interrupts masked (DAIF
+ * set since entry.S), at EL2 or EL1 - we stay at the EL we were entered at. With the
+ * experimental MMU-on hashing, kx_mmu_off first restores that state and cleans to PoC. The new kernel
  * installs its own VBAR, so our vectors need no undoing.
  */
 	.section .text, "ax", %progbits
@@ -12,6 +13,7 @@
 	.globl	kx_arch_handoff
 	.type	kx_arch_handoff, %function
 kx_arch_handoff:
+	bl	kx_mmu_off			/* MMU, caches off + clean (mmu.S); no-op unless kx_mmu */
 	adrp	x9, kx_dtb
 	ldr	x0, [x9, :lo12:kx_dtb]
 	adrp	x9, kx_kernel_entry

@@ -18,16 +18,20 @@ boot. Filling a fresh ``kaslr-seed`` at load time is the loader's job (docs/arm6
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import register
 from .base import Arch
-from ..kernels import KernelImage, arm64image
+from .. import arm64_mmu
+from ..bundle import Kind
+from ..kernels import KernelImage, Source, arm64image
 
 if TYPE_CHECKING:
     from ..emulate import EmuSpec
-    from ..layout import Plan
+    from ..layout import Allocator, Plan, PlannedSegment
+    from ..recipe import Recipe
 
 QEMU_VIRT_UART = 0x09000000
 
@@ -63,12 +67,71 @@ class Arm64(Arch):
         # Linux/arm64 refuses cpus without an enable-method; QEMU virt provides PSCI.
         return {"compatible": b"arm,armv8\0", "enable-method": b"psci\0"}
 
+    def extra_segments(self, recipe: "Recipe") -> int:
+        return 1 if _mmu_wanted(recipe) else 0
+
+    def extra_plan_segments(self, recipe: "Recipe", segments: list["PlannedSegment"], build_dir: Path,
+                            alloc: "Allocator", kernel: KernelImage) -> list["PlannedSegment"]:
+        """Experimental MMU-on hashing: the identity-map tables as a segment of their own.
+
+        The tables go in a separate, verified RAW segment ``mmu_tables`` (placed first-fit like
+        the other segments) rather than inside the purgatory image: their contents depend on
+        the final addresses of the purgatory window, and the layout knows those before the
+        purgatory is linked. The segment is part of the hashed regions, so the purgatory also
+        cleans and invalidates it with the other regions (purgatory/arm64/mmu.S).
+        """
+        if not _mmu_wanted(recipe):
+            return []
+        from ..layout import LayoutError, PlannedSegment
+
+        window = next(((s, n) for s, n, who in alloc.taken if who in ("/purgatory", "/purgatory/address")), None)
+        assert window is not None, "the purgatory is placed before the extra segments"
+        ram, reserved = list(recipe.memory), list(recipe.reserved)
+        pointer = "/purgatory/mmu"
+        try:
+            size = arm64_mmu.table_size(ram, reserved, [window])
+            page = recipe.page_size
+            addr = alloc.first_fit(pointer, -(-size // page) * page, max(page, arm64_mmu.GRANULE), recipe.load_min)
+            tables = arm64_mmu.build(addr, ram, reserved, [window])
+        except arm64_mmu.MmuError as exc:
+            raise LayoutError(recipe.origin(pointer), pointer, str(exc),
+                              "the experimental MMU mode maps the first 512 GiB only; set /purgatory/mmu to false")
+        path = build_dir / "mmu_tables.bin"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(tables.blob)
+        tmp.replace(path)
+        return [PlannedSegment(MMU_SEGMENT, Kind.RAW, addr, -(-len(tables.blob) // page) * page,
+                               Source(str(path), 0, len(tables.blob)),
+                               hashlib.sha256(tables.blob).hexdigest(), True)]
+
     def handoff_values(self, plan: "Plan", kernel: KernelImage) -> dict[str, bytes]:
-        return {
+        values = {
             "kx_kernel_entry": self.u64(plan.kernel_entry),
             "kx_dtb": self.u64(plan.dtb_addr or 0),
             "kx_uart": self.u64(QEMU_VIRT_UART if plan.console else 0),
+            "kx_mmu": (0).to_bytes(4, "little"),
+            "kx_mmu_ttbr_el1": self.u64(0),
+            "kx_mmu_ttbr_el2": self.u64(0),
         }
+        seg = next((s for s in plan.segments if s.name == MMU_SEGMENT and s.kind == Kind.RAW), None)
+        if seg is not None and plan.verify != "none":
+            # Tree order in the blob is arm64_mmu.REGIMES: el1 first, el2 after it.
+            blob = Path(seg.source.path).read_bytes()[seg.source.offset:seg.source.offset + seg.source.size]
+            half = len(blob) // 2
+            values.update({
+                "kx_mmu": (1).to_bytes(4, "little"),
+                "kx_mmu_ttbr_el1": self.u64(seg.mem),
+                "kx_mmu_ttbr_el2": self.u64(seg.mem + half),
+            })
+        return values
+
+
+MMU_SEGMENT = "mmu_tables"
+
+
+def _mmu_wanted(recipe: "Recipe") -> bool:
+    """MMU-on hashing needs something to hash: with verify none the option does nothing."""
+    return recipe.purgatory_mmu and recipe.verify != "none"
 
 
 ARM64 = register(
@@ -87,10 +150,14 @@ ARM64 = register(
             "kx_kernel_entry": 8,
             "kx_dtb": 8,
             "kx_uart": 8,
+            "kx_mmu": 4,
+            "kx_mmu_ttbr_el1": 8,
+            "kx_mmu_ttbr_el2": 8,
         },
         default_load_min=0x42000000,
         limit_hint="arm64 segments must stay inside the memory ranges (QEMU virt: RAM from 0x40000000)",
         needs_dtb=True,
         dtb_drop=("linux,elfcorehdr", "linux,usable-memory-range", "kaslr-seed", "rng-seed"),
+        supports_mmu=True,
     )
 )

@@ -46,6 +46,7 @@ class Arch:
     needs_dtb: bool = True
     # /chosen properties of the running kernel that must not reach the new one.
     dtb_drop: tuple[str, ...] = ()
+    supports_mmu: bool = False     # accepts /purgatory/mmu (arm64: toolchain/arm64_mmu.py)
 
     def extra_segments(self, recipe: "Recipe") -> int:
         """Segments the arch adds beyond kernel, initrd, dtb, blobs and purgatory."""
