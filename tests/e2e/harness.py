@@ -105,7 +105,10 @@ def analyse(result: Result) -> Handoff:
     exec_line = result.find(I.MARK_EXEC + "\n") or next(
         (l for l in result.lines if l.text == I.MARK_EXEC), None
     )
-    loaded = next((l for l in result.lines if l.text == I.MARK_LOADED), None)
+    # kexec-tools runs print our LOADED marker between `kexec -l` and `kexec -e`; our
+    # kxload loads and executes in one call and reports "loaded <bundle>: ..." in between.
+    loaded = next((l for l in result.lines
+                   if l.text == I.MARK_LOADED or l.text.startswith("loaded /bundle.kxb:")), None)
     booted = next((l for l in result.lines if l.text == I.MARK_B_BOOTED), None)
     cmdline = next(
         (l.text[len(I.MARK_B_CMDLINE) :].strip() for l in result.lines
