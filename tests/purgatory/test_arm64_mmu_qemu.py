@@ -133,3 +133,38 @@ def test_mmu_off_default_unchanged(arm64_payload: Path, tmp_path: Path) -> None:
     assert not any(s.name == "mmu_tables" for s in b.plan.segments)
     out = run_qemu(b, True)
     assert "kx: mmu" not in out and "kx: verified" in out and "KXPAYLOAD done" in out, out
+
+
+def _count_to_kernel(b: u.Built, elf: Path, log: Path) -> tuple[int, str]:
+    """Instructions executed from the purgatory entry to the kernel entry (-singlestep trace)."""
+    args = [QEMU, "-M", "virt", "-cpu", "cortex-a57", "-m", "1G", "-nographic", "-monitor", "none",
+            "-serial", "stdio", "-singlestep", "-d", "exec,nochain", "-D", str(log)]
+    for s in b.plan.segments:
+        args += ["-device", f"loader,file={s.source.path},addr=0x{s.mem:x},force-raw=on"]
+    args += ["-device", f"loader,file={elf},cpu-num=0"]
+    out = subprocess.run(args, capture_output=True, timeout=120, stdin=subprocess.DEVNULL).stdout.decode()
+    n = 0
+    with log.open(errors="replace") as f:
+        for line in f:
+            if line.startswith("Trace"):
+                if int(line.split("[", 1)[1].split("/")[1], 16) == b.plan.kernel_entry:
+                    return n, out
+                n += 1
+    raise AssertionError(f"kernel entry never reached:\n{out}")
+
+
+def test_instruction_counts(mmu: u.Built, tmp_path: Path) -> None:
+    """Same bytes hashed with kx_mmu = 1 and 0: the difference is the set-up and the two DC
+    passes (4 instructions per cache line each). QEMU has no caches, so this is the cost side
+    only; the gain (cacheable hashing) needs hardware."""
+    from toolchain.patch import patch_symbols
+
+    off_elf = tmp_path / "purgatory.mmu-off.elf"
+    patch_symbols(mmu.elf, off_elf, {"kx_mmu": (0).to_bytes(4, "little")})
+    on, on_out = _count_to_kernel(mmu, mmu.elf, tmp_path / "on.log")
+    off, off_out = _count_to_kernel(mmu, off_elf, tmp_path / "off.log")
+    assert "kx: mmu on el=1" in on_out and "kx: mmu" not in off_out
+    hashed = sum(n for _, n in mmu.plan.regions)
+    lines = (mmu.symbols["kx_image_end"] - mmu.symbols["kx_image_start"] + hashed) // 64
+    print(f"\nMMU on {on} instructions, off {off} (+{on - off}; {lines} cache lines x 2 passes)")
+    assert 0 < on - off < 8 * lines + 2000
