@@ -36,20 +36,11 @@
  * Sigma0(a) = ror(ror(ror(a,9)^a,11)^a,2) = ror2^ror13^ror22.
  * \wsel: which word of the quad \wx this round uses (0: movq low pair into r15; 1, 3: the
  * high word of r15; 2: movq the high pair). \cy holds b^c on entry, \tn is free on entry and
- * holds a^b on exit (the caller swaps the two names for the next round). */
+ * holds a^b on exit (the caller swaps the two names for the next round).
+ * Order: the terms that do not depend on e (K, W, then Ch) go into h first, so the e -> e
+ * path of the next round is Sigma1 plus two adds; Sigma0 + Maj are summed apart (in \cy,
+ * free after Maj), one add onto T1. */
 	.macro	RND a, b, c, d, e, f, g, h, k, wsel, wx, cy, tn
-	movl	\e, %r12d
-	rorl	$14, %r12d
-	xorl	\e, %r12d
-	rorl	$5, %r12d
-	xorl	\e, %r12d
-	rorl	$6, %r12d
-	movl	\f, \tn
-	xorl	\g, \tn
-	andl	\e, \tn
-	xorl	\g, \tn
-	addl	%r12d, \h
-	addl	\tn, \h
 	addl	$\k, \h
 	.if	\wsel == 0
 	movq	\wx, %r15
@@ -60,6 +51,18 @@
 	shrq	$32, %r15
 	.endif
 	addl	%r15d, \h
+	movl	\f, \tn
+	xorl	\g, \tn
+	andl	\e, \tn
+	xorl	\g, \tn
+	addl	\tn, \h
+	movl	\e, %r12d
+	rorl	$14, %r12d
+	xorl	\e, %r12d
+	rorl	$5, %r12d
+	xorl	\e, %r12d
+	rorl	$6, %r12d
+	addl	%r12d, \h
 	addl	\h, \d
 	movl	\a, %r12d
 	rorl	$9, %r12d
@@ -67,11 +70,11 @@
 	rorl	$11, %r12d
 	xorl	\a, %r12d
 	rorl	$2, %r12d
-	addl	%r12d, \h
 	movl	\a, \tn
 	xorl	\b, \tn
 	andl	\tn, \cy
 	xorl	\b, \cy
+	addl	%r12d, \cy
 	addl	\cy, \h
 	.endm
 
