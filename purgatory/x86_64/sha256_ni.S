@@ -2,10 +2,12 @@
  * x86_64 hardware SHA-256 (SHA extensions) for kx_arch_sha256_blocks (kx.h).
  *
  * int kx_arch_sha256_blocks(u32 h[8], const u8 *p, u64 nblocks)   (SysV: rdi, rsi, rdx)
- *   Returns 0 without touching h unless CPUID says SHA (leaf 7 EBX bit 29) and SSSE3
- *   (leaf 1 ECX bit 9, for pshufb). At CPL 0 (the purgatory) it then makes sure SSE is usable
- *   (CR0.EM = CR0.TS = 0, CR0.MP = 1, CR4.OSFXSR = CR4.OSXMMEXCPT = 1); at CPL 3 (host tests)
- *   the OS already did that. Hashes the blocks and returns 1.
+ *   Uses the SHA extensions when CPUID says SHA (leaf 7 EBX bit 29) and SSSE3 (leaf 1 ECX
+ *   bit 9, for pshufb); otherwise kx_sha256_blocks_sse (sha256_sse.S, baseline SSE2, which
+ *   every x86_64 CPU has). Either way, at CPL 0 (the purgatory) it first makes sure SSE is
+ *   usable (CR0.EM = CR0.TS = 0, CR0.MP = 1, CR4.OSFXSR = CR4.OSXMMEXCPT = 1; .Lsse_enable);
+ *   at CPL 3 (host tests) the OS already did that. Hashes the blocks and returns 1 (0 only
+ *   for nblocks = 0, h untouched).
  *
  * The rest of the purgatory is built with -mno-sse; only this file uses xmm registers, all of
  * them caller-saved in the SysV ABI. State: xmm1 = (A,B,E,F), xmm2 = (C,D,G,H) in the lane
@@ -37,17 +39,7 @@ kx_arch_sha256_blocks:
 	btl	$29, %ebx		/* SHA */
 	jnc	.Lnone
 	popq	%rbx
-	movw	%cs, %ax
-	testb	$3, %al
-	jnz	.Lsse_on		/* not CPL 0: the OS owns CR0/CR4 */
-	movq	%cr0, %rax
-	andq	$~0xc, %rax		/* EM = TS = 0 */
-	orq	$0x2, %rax		/* MP = 1 */
-	movq	%rax, %cr0
-	movq	%cr4, %rax
-	orq	$0x600, %rax		/* OSFXSR, OSXMMEXCPT */
-	movq	%rax, %cr4
-.Lsse_on:
+	call	.Lsse_enable
 	leaq	.Lk(%rip), %rcx
 	movdqa	.Lbswap(%rip), %xmm10
 	movdqu	(%rdi), %xmm9		/* A B C D (lane 0 first) */
@@ -114,10 +106,25 @@ kx_arch_sha256_blocks:
 	movl	$1, %eax
 .Lret:
 	ret
-.Lnone:
+.Lnone:	/* no SHA extensions (or no SSSE3): the SSE2 path, sha256_sse.S */
 	popq	%rbx
-	xorl	%eax, %eax
+	call	.Lsse_enable
+	movq	%r8, %rdx
+	call	kx_sha256_blocks_sse
+	movl	$1, %eax
 	ret
+.Lsse_enable:	/* clobbers rax only */
+	movw	%cs, %ax
+	testb	$3, %al
+	jnz	1f			/* not CPL 0: the OS owns CR0/CR4 */
+	movq	%cr0, %rax
+	andq	$~0xc, %rax		/* EM = TS = 0 */
+	orq	$0x2, %rax		/* MP = 1 */
+	movq	%rax, %cr0
+	movq	%cr4, %rax
+	orq	$0x600, %rax		/* OSFXSR, OSXMMEXCPT */
+	movq	%rax, %cr4
+1:	ret
 	.size	kx_arch_sha256_blocks, . - kx_arch_sha256_blocks
 
 	.section .rodata, "a"
