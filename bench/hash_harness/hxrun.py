@@ -59,6 +59,7 @@ def target(name: str) -> Target:
 
 HW_ARM64 = REPO / "purgatory" / "arm64" / "sha256_ce.S"
 HW_X86 = REPO / "purgatory" / "x86_64" / "sha256_ni.S"
+SSE_X86 = REPO / "purgatory" / "x86_64" / "sha256_sse.S"   # sha256_ni.S's fallback
 ASM_PPC64 = REPO / "purgatory" / "ppc64" / "sha256_ppc64.S"
 
 # Hash implementations: name -> (arches, sources besides mem.c/data.c).
@@ -66,7 +67,12 @@ IMPLS = {
     "baseline": [REPO / "bench" / "baseline" / "sha256_baseline.c"],
     "portable": [COMMON / "sha256.c", COMMON / "sha256_arch.c"],
     "arm64-ce": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_ARM64],
-    "x86_64-ni": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_X86],
+    "x86_64-ni": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_X86, SSE_X86],
+    # The same objects as the purgatory; unicorn's CPUID has no SHA, so this runs the SSE2 path.
+    "x86_64-sse": [COMMON / "sha256.c", COMMON / "sha256_arch.c", HW_X86, SSE_X86],
+    # Host only (a SHA-NI host would take the SHA path): the hook calls the SSE2 path directly.
+    "x86_64-sse-direct": [COMMON / "sha256.c", COMMON / "sha256_arch.c", SSE_X86,
+                          HERE / "sse_direct.c"],
     # The ppc64 purgatory's register-resident assembly (overrides the weak hook).
     "ppc64le-asm": [COMMON / "sha256.c", COMMON / "sha256_arch.c", ASM_PPC64],
 }
