@@ -27,6 +27,15 @@ TARGETS = {
     "riscv64": "riscv64-linux-musl",
 }
 SIZE_LIMIT = 16384
+# Arches whose kernels take load-time seeds from the device tree (/chosen/kaslr-seed,
+# rng-seed): their loader is built with the seed filler (-DKX_SEEDS). The others refuse a
+# bundle with a SEEDS segment, which keeps them inside the 16 KiB budget.
+SEED_ARCHES = ("arm64", "riscv64")
+SEEDS_FLAG = "-DKX_SEEDS"
+
+
+def arch_cflags(arch: str) -> list[str]:
+    return [SEEDS_FLAG] if arch in SEED_ARCHES else []
 
 # Sources of the real loader (sys.c) and of the host test build (sys_fake.c replaces it).
 COMMON_SOURCES = ("kxload.c", "bundle.c", "fmt.c")
@@ -63,7 +72,7 @@ def loader_command(arch: str, out: Path) -> list[str]:
         target = TARGETS[arch]
     except KeyError:
         raise BuildError(f"unknown loader arch {arch!r}; known: {', '.join(TARGETS)}") from None
-    return [*DEFAULT.cc(), "-target", target, *WARNINGS, *SIZE_FLAGS,
+    return [*DEFAULT.cc(), "-target", target, *WARNINGS, *SIZE_FLAGS, *arch_cflags(arch),
             *reproducible_flags(REPO), "-o", str(out), *map(str, sources(False))]
 
 
@@ -81,20 +90,21 @@ def build_loader(arch: str, out_dir: Path, cache_dir: Path | None = None) -> Pat
 def build_host(out: Path, fake_sys: bool = True, extra_cflags: tuple[str, ...] | list[str] = (),
                cc: str = "gcc") -> Path:
     """Host build of kxload for tests: the fake syscall layer by default (it never calls
-    kexec_load or reboot), optional extra flags such as sanitizers."""
+    kexec_load or reboot), optional extra flags such as sanitizers. Always with the seed
+    filler (KX_SEEDS) so the tests reach it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [cc, *WARNINGS, "-O1", "-g", *extra_cflags, "-o", str(out), *map(str, sources(fake_sys))]
+    cmd = [cc, *WARNINGS, "-O1", "-g", SEEDS_FLAG, *extra_cflags, "-o", str(out), *map(str, sources(fake_sys))]
     _run(cmd)
     return out
 
 
 def build_fuzzer(out: Path, cc: str = "clang", extra_cflags: tuple[str, ...] = ()) -> Path:
-    """libFuzzer target over the pure parser (loader/fuzz_bundle.c)."""
+    """libFuzzer target over the pure parser, seed finder included (loader/fuzz_bundle.c)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [cc, "-std=c11", "-Wall", "-Wextra", "-O1", "-g",
-           "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", *extra_cflags,
+           "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all", SEEDS_FLAG, *extra_cflags,
            "-o", str(out), str(LOADER / "fuzz_bundle.c"), str(LOADER / "bundle.c"),
            str(LOADER / "fmt.c")]
     _run(cmd)

@@ -115,7 +115,7 @@ static uint64_t le64(const unsigned char *p)
 
 /* ---- error messages: one format per error code (directives as in fmt.h) ---- */
 
-static const char *const messages[KXB_E_COUNT] = {
+static const char *const messages[] = {
 	[KXB_OK] = "ok",
 	[KXB_E_SHORT] = "file is %d bytes, shorter than the header",
 	[KXB_E_MAGIC] = "bad magic: not a .kxb bundle",
@@ -151,6 +151,11 @@ static const char *const messages[KXB_E_COUNT] = {
 	[KXB_E_NOT_VERIFIED] = "verify flag set but no segment VERIFIED",
 	[KXB_E_WRONG_ARCH] = "bundle is for %s (uname -m %s) but this machine is %e",
 	[KXB_E_RUN_PAGE] = "%gmem %x/memsz %x not aligned to running page size %x",
+	[KXB_E_NO_SEEDS] = "%gthis loader cannot fill load-time seeds",
+#ifdef KX_SEEDS
+	[KXB_E_SEG_SEEDS_KIND] = "%gSEEDS flag on kind %d, not dtb",
+	[KXB_E_SEG_FDT] = "%gdevice tree for load-time seeds: %s (at %x)",
+#endif
 };
 
 struct ctx {
@@ -168,6 +173,103 @@ static enum kxb_err fail(struct ctx *c, enum kxb_err e, ...)
 }
 
 #define U KX_U
+
+#ifdef KX_SEEDS
+/* ---- the seed finder: a minimal, bounds-checked walk of a flattened device tree ---- */
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The NUL-terminated string at p (which must end before end) equals want. */
+static int str_is(const unsigned char *p, const unsigned char *end, const char *want)
+{
+	while (p < end && *want && *p == (unsigned char)*want) {
+		p++;
+		want++;
+	}
+	return p < end && !*want && !*p;
+}
+
+/*
+ * Record in s the values of the properties kaslr-seed and rng-seed of the top-level node
+ * "chosen" of the tree dt[0..len). Returns NULL, or the reason the tree is refused with
+ * *where the offending offset. Every read is checked against the header's blocks, and the
+ * blocks against len; the walk ends at FDT_END with every node closed.
+ */
+static const char *fdt_seeds(const unsigned char *dt, uint64_t len, struct kxb_segment *s,
+			     uint64_t *where)
+{
+	uint64_t total, str, strsz, pos, end, n;
+	uint32_t depth = 0, roots = 0, chosen = 0;
+
+	*where = 0;
+	s->nr_fills = 0;
+	if (len < 40 || be32(dt) != 0xd00dfeedu)
+		return "bad magic";
+	total = be32(dt + 4);
+	pos = be32(dt + 8);       /* off_dt_struct */
+	str = be32(dt + 12);      /* off_dt_strings */
+	strsz = be32(dt + 32);
+	end = pos + be32(dt + 36);  /* + size_dt_struct; all < 2^33, no overflow */
+	if (total > len || be32(dt + 20) < 17 || (pos & 3) || end > total || str + strsz > total)
+		return "bad header";
+	for (;;) {
+		uint32_t tag;
+
+		*where = pos;
+		if (end - pos < 4)
+			return "no FDT_END";
+		tag = be32(dt + pos);
+		pos += 4;
+		if (tag == 1) {                 /* FDT_BEGIN_NODE, NUL-terminated name */
+			if (depth == 0 && roots++)
+				return "second root node";
+			for (n = pos; n < end && dt[n]; n++)
+				;
+			if (n == end)
+				return "unterminated node name";
+			if (depth == 1)         /* a top-level node: is it /chosen? */
+				chosen = str_is(dt + pos, dt + end, "chosen");
+			depth++;
+			pos = (n + 4) & ~(uint64_t)3;
+		} else if (tag == 2) {          /* FDT_END_NODE */
+			if (depth == 0)
+				return "unbalanced FDT_END_NODE";
+			if (--depth == 1)
+				chosen = 0;
+		} else if (tag == 3) {          /* FDT_PROP: len, nameoff, value */
+			uint64_t plen, nameoff;
+
+			if (end - pos < 8 || depth == 0)
+				return "bad property";
+			plen = be32(dt + pos);
+			nameoff = be32(dt + pos + 4);
+			pos += 8;
+			if (plen > end - pos || nameoff >= strsz)
+				return "bad property";
+			if (chosen && depth == 2 &&
+			    (str_is(dt + str + nameoff, dt + str + strsz, "kaslr-seed") ||
+			     str_is(dt + str + nameoff, dt + str + strsz, "rng-seed"))) {
+				if (s->nr_fills == KXB_MAX_FILLS)
+					return "too many seed properties";
+				s->fill_off[s->nr_fills] = pos;
+				s->fill_len[s->nr_fills++] = plen;
+			}
+			pos = (pos + plen + 3) & ~(uint64_t)3;
+		} else if (tag == 9) {          /* FDT_END */
+			if (depth || !roots)
+				return "FDT_END inside a node";
+			return s->nr_fills ? 0 : "no /chosen/kaslr-seed or rng-seed";
+		} else if (tag != 4) {          /* FDT_NOP */
+			return "unknown token";
+		}
+		if (pos > end)
+			return "runs past the structure block";
+	}
+}
+#endif
 
 static enum kxb_err parse(const unsigned char *d, size_t len, uint64_t run_page,
 			  const char *machine, struct kxb_plan *plan, struct ctx *c)
@@ -250,8 +352,14 @@ static enum kxb_err parse(const unsigned char *d, size_t len, uint64_t run_page,
 			s->name[k] = '\0';
 		if (!kxb_kind_name(s->kind))
 			return fail(c, KXB_E_SEG_KIND, U(i), U(s->kind));
-		if (s->flags & ~(uint32_t)(KXB_SEG_PURGATORY | KXB_SEG_VERIFIED))
+		if (s->flags & ~(uint32_t)(KXB_SEG_PURGATORY | KXB_SEG_VERIFIED | KXB_SEG_SEEDS))
 			return fail(c, KXB_E_SEG_FLAGS, U(i), U(s->flags));
+#ifdef KX_SEEDS
+		/* (without KX_SEEDS every SEEDS segment is refused below, KXB_E_NO_SEEDS) */
+		if ((s->flags & KXB_SEG_SEEDS) && s->kind != 3)
+			return fail(c, KXB_E_SEG_SEEDS_KIND, U(i), U(s->kind));
+		s->nr_fills = 0;
+#endif
 		if (s->memsz == 0)
 			return fail(c, KXB_E_SEG_MEMSZ_ZERO, U(i));
 		if (s->mem & (page - 1))
@@ -303,17 +411,31 @@ static enum kxb_err parse(const unsigned char *d, size_t len, uint64_t run_page,
 		return fail(c, KXB_E_ENTRY, plan->entry, U(plan->purgatory));
 	if ((plan->flags & KXB_FLAG_VERIFY) && nverified == 0)
 		return fail(c, KXB_E_NOT_VERIFIED);
+#ifdef KX_SEEDS
+	for (i = 0; i < nseg; i++) {
+		struct kxb_segment *s = &plan->seg[i];
+		const char *why;
+		uint64_t where;
+
+		if ((s->flags & KXB_SEG_SEEDS) &&
+		    (why = fdt_seeds(d + s->offset, s->bufsz, s, &where)) != 0)
+			return fail(c, KXB_E_SEG_FDT, U(i), why, where);
+	}
+#endif
 
 	/* The bundle is valid; now: is it for this machine? */
 	if (!streq(arch->uname, machine))
 		return fail(c, KXB_E_WRONG_ARCH, arch->name, arch->uname, machine);
-	if (run_page)
-		for (i = 0; i < nseg; i++) {
-			const struct kxb_segment *s = &plan->seg[i];
+	for (i = 0; i < nseg; i++) {
+		const struct kxb_segment *s = &plan->seg[i];
 
-			if (s->mem % run_page || s->memsz % run_page)
-				return fail(c, KXB_E_RUN_PAGE, U(i), s->mem, s->memsz, run_page);
-		}
+		if (run_page && (s->mem % run_page || s->memsz % run_page))
+			return fail(c, KXB_E_RUN_PAGE, U(i), s->mem, s->memsz, run_page);
+#ifndef KX_SEEDS
+		if (s->flags & KXB_SEG_SEEDS)
+			return fail(c, KXB_E_NO_SEEDS, U(i));
+#endif
+	}
 	return KXB_OK;
 }
 

@@ -23,8 +23,17 @@
 #define KXB_FLAG_VERIFY        1u   /* header flags */
 #define KXB_SEG_PURGATORY      1u   /* segment flags */
 #define KXB_SEG_VERIFIED       2u
+#define KXB_SEG_SEEDS          4u   /* dtb with /chosen seeds the loader fills at load time */
+#define KXB_MAX_FILLS          4u   /* seed property values recorded per SEEDS segment */
 
-/* Error codes: one per rule, so tests and the fuzzer can tell which check fired. */
+/*
+ * KX_SEEDS (set by loader/build.py for arm64 and riscv64, the host test build and the fuzzer)
+ * compiles the device-tree walker that finds the seed values of a SEEDS segment. Without it
+ * a SEEDS segment is refused with KXB_E_NO_SEEDS.
+ */
+
+/* Error codes: one per rule, so tests and the fuzzer can tell which check fired.
+ * KXB_E_WRONG_ARCH..KXB_E_NO_SEEDS: well formed, but not for this machine or loader. */
 enum kxb_err {
 	KXB_OK = 0,
 	KXB_E_SHORT,            /* shorter than the header */
@@ -62,6 +71,11 @@ enum kxb_err {
 	/* The bundle is well formed but not for this machine: */
 	KXB_E_WRONG_ARCH,
 	KXB_E_RUN_PAGE,         /* mem/memsz not aligned to the running page size */
+	KXB_E_NO_SEEDS,         /* SEEDS segment, loader built without KX_SEEDS */
+	/* Format errors only a KX_SEEDS build checks (last, so that other builds' message table
+	 * stops at KXB_E_NO_SEEDS): */
+	KXB_E_SEG_SEEDS_KIND,   /* SEEDS flag on a segment that is not a dtb */
+	KXB_E_SEG_FDT,          /* SEEDS segment: malformed device tree or no seed property */
 	KXB_E_COUNT
 };
 
@@ -70,6 +84,10 @@ struct kxb_segment {
 	uint32_t flags, kind;
 	char name[KXB_NAME_SIZE];   /* always NUL-terminated (checked) */
 	uint32_t name_len;
+	/* SEEDS segments (KX_SEEDS builds): the values of /chosen/kaslr-seed and rng-seed,
+	 * as offsets into the segment's data, to fill with random bytes. */
+	uint32_t nr_fills;
+	uint64_t fill_off[KXB_MAX_FILLS], fill_len[KXB_MAX_FILLS];
 };
 
 struct kxb_plan {

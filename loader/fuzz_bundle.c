@@ -4,6 +4,8 @@
  * recomputed (so mutations reach the segment rules past the CRC), and against a 64 KiB
  * running page size on a machine matching the bundle's arch. When the parser accepts an
  * input, the plan is checked against the format's rules; a violation aborts (a finding).
+ * Built with KX_SEEDS: a SEEDS segment's device tree goes through the seed finder, and the
+ * seed ranges it reports must lie inside that segment's data (the loader writes there).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +37,13 @@ static void check_plan(const struct kxb_plan *p, size_t len, const char *msg)
 				abort();
 		if (s->flags & KXB_SEG_PURGATORY)
 			purg++;
+		if (s->flags & KXB_SEG_SEEDS) {
+			if (s->kind != 3 || s->nr_fills < 1 || s->nr_fills > KXB_MAX_FILLS)
+				abort();
+			for (j = 0; j < s->nr_fills; j++)
+				if (s->fill_off[j] > s->bufsz || s->fill_len[j] > s->bufsz - s->fill_off[j])
+					abort();
+		}
 	}
 	if (purg != 1 || p->entry < p->seg[p->purgatory].mem ||
 	    p->entry - p->seg[p->purgatory].mem >= p->seg[p->purgatory].memsz)

@@ -30,7 +30,7 @@ static const char help_text[] =
 	" --exec     after loading, sync and reboot into it\n"
 	" --unload   unload the loaded kexec image\n"
 	"exit: 0 ok, 1 usage, 2 cannot read, 3 invalid bundle,\n"
-	" 4 not for this machine (arch/page size), 5 kexec_load failed, 6 reboot failed\n";
+	" 4 not for this machine/loader, 5 kexec_load failed, 6 reboot failed\n";
 
 static void write_all(int fd, const char *p, size_t n)
 {
@@ -240,12 +240,32 @@ int main(int argc, char **argv)
 	e = kxb_parse(data, (size_t)size, run_page, machine, &plan, msg, sizeof(msg));
 	if (e != KXB_OK)
 		return die(path, msg, 0,
-			   e == KXB_E_WRONG_ARCH || e == KXB_E_RUN_PAGE ? EXIT_MACHINE : EXIT_INVALID);
+			   e >= KXB_E_WRONG_ARCH && e <= KXB_E_NO_SEEDS ? EXIT_MACHINE : EXIT_INVALID);
 	if (dry_run) {
 		print_plan(path, &plan, run_page, machine);
 		return EXIT_OK;
 	}
 
+#ifdef KX_SEEDS
+	/* Load-time seeds: fresh random bytes in the (private, copy-on-write) mapping. */
+	for (k = 0; k < plan.nr_segments; k++) {
+		const struct kxb_segment *s = &plan.seg[k];
+		uint32_t f;
+
+		for (f = 0; f < s->nr_fills; f++) {
+			unsigned char *p = (unsigned char *)data + s->offset + s->fill_off[f];
+
+			if (!s->fill_len[f])
+				continue;
+			err = kx_make_writable(p, s->fill_len[f], run_page);
+			if (err)
+				return die(path, "cannot make the seed bytes writable (mprotect)", err, EXIT_READ);
+			err = kx_getrandom(p, s->fill_len[f]);
+			if (err)
+				return die(path, "cannot fill load-time seeds: getrandom failed", err, EXIT_READ);
+		}
+	}
+#endif
 	for (k = 0; k < plan.nr_segments; k++) {
 		segs[k].buf = data + plan.seg[k].offset;
 		segs[k].bufsz = plan.seg[k].bufsz;

@@ -77,3 +77,34 @@ const void *kx_map(int fd, size_t len, int *err)
 	}
 	return (const void *)p;
 }
+
+#ifdef KX_SEEDS
+int kx_make_writable(void *p, size_t len, unsigned long page)
+{
+	unsigned long a = (unsigned long)p & ~(page - 1);
+
+	if (syscall(SYS_mprotect, a, (unsigned long)p + len - a, PROT_READ | PROT_WRITE) != 0)
+		return errno;
+	return 0;
+}
+
+int kx_getrandom(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		long n = syscall(SYS_getrandom, p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (n == 0)
+			return EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+#endif

@@ -34,4 +34,11 @@ long kx_file_size(int fd);
 /* Read-only private mapping of the first len (> 0) bytes of fd; NULL and *err on failure. */
 const void *kx_map(int fd, size_t len, int *err);
 
+#ifdef KX_SEEDS
+/* Make [p, p + len) of the kx_map mapping writable (copy-on-write, private): 0 or the errno. */
+int kx_make_writable(void *p, size_t len, unsigned long page);
+/* Fill buf with len bytes from getrandom(2), looping over short reads: 0 or the errno. */
+int kx_getrandom(void *buf, size_t len);
+#endif
+
 #endif

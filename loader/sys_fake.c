@@ -12,6 +12,10 @@
  *   KXLOAD_TEST_PAGESIZE      page size to report, decimal or 0x-hex (default: the real one)
  *   KXLOAD_FAKE_KEXEC_ERRNO   errno kexec_load fails with (default 0: success)
  *   KXLOAD_FAKE_REBOOT_ERRNO  errno reboot fails with (default 0: "rebooted", returns)
+ *   KXLOAD_FAKE_GETRANDOM_ERRNO  errno getrandom fails with (default 0: real getrandom)
+ *   KXLOAD_FAKE_DUMP          directory: kexec_load writes each segment's buffer to
+ *                             DIR/segment-<i>.bin (what the kernel would copy)
+ * Seeds: getrandom calls are recorded as "getrandom len=N" (the bytes are not).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -53,6 +58,23 @@ static unsigned long env_num(const char *name, unsigned long dflt)
 	return v && *v ? strtoul(v, NULL, 0) : dflt;
 }
 
+static void dump(unsigned long i, const struct kx_segment *seg)
+{
+	const char *dir = getenv("KXLOAD_FAKE_DUMP");
+	char path[4096];
+	struct kx_buf b;
+	int fd;
+
+	if (!dir || !*dir)
+		return;
+	kx_buf_init(&b, path, sizeof(path));
+	kx_fmt(&b, "%s/segment-%d.bin", dir, KX_U(i));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || (seg->bufsz && write(fd, seg->buf, seg->bufsz) != (ssize_t)seg->bufsz))
+		abort();
+	close(fd);
+}
+
 int kx_kexec_load(unsigned long entry, unsigned long nr, const struct kx_segment *segs,
 		  unsigned long flags)
 {
@@ -81,6 +103,7 @@ int kx_kexec_load(unsigned long entry, unsigned long nr, const struct kx_segment
 		kx_put_str(&b, " memsz=");
 		kx_put_hex(&b, segs[i].memsz);
 		record(line);
+		dump(i, &segs[i]);
 	}
 	return (int)env_num("KXLOAD_FAKE_KEXEC_ERRNO", 0);
 }
@@ -144,4 +167,39 @@ const void *kx_map(int fd, size_t len, int *err)
 	}
 	map_base = p;
 	return p;
+}
+
+int kx_make_writable(void *p, size_t len, unsigned long page)
+{
+	unsigned long a = (unsigned long)p & ~(page - 1);
+
+	if (mprotect((void *)a, (unsigned long)p + len - a, PROT_READ | PROT_WRITE) != 0)
+		return errno;
+	return 0;
+}
+
+int kx_getrandom(void *buf, size_t len)
+{
+	char line[64];
+	struct kx_buf b;
+	unsigned char *p = buf;
+	int err = (int)env_num("KXLOAD_FAKE_GETRANDOM_ERRNO", 0);
+
+	kx_buf_init(&b, line, sizeof(line));
+	kx_fmt(&b, "getrandom len=%d", KX_U(len));
+	record(line);
+	if (err)
+		return err;
+	while (len) {
+		long n = syscall(SYS_getrandom, p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }

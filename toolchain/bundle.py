@@ -50,6 +50,10 @@ class SegFlag(IntFlag):
     NONE = 0
     PURGATORY = 1
     VERIFIED = 2
+    SEEDS = 4  # a dtb whose /chosen seed properties the loader fills at load time
+
+
+KNOWN_SEG_FLAGS = SegFlag.PURGATORY | SegFlag.VERIFIED | SegFlag.SEEDS
 
 
 @dataclass(frozen=True)
@@ -195,8 +199,10 @@ def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
         label = f"segment {i}"
         if mem % page or memsz % page or memsz == 0:
             raise BundleError(f"{label}: mem 0x{mem:x}/memsz 0x{memsz:x} not aligned to page size 0x{page:x}", path)
-        if sflags & ~(SegFlag.PURGATORY | SegFlag.VERIFIED):
+        if sflags & ~KNOWN_SEG_FLAGS:
             raise BundleError(f"{label}: unknown flag bits 0x{sflags:x}", path)
+        if sflags & SegFlag.SEEDS and kind != Kind.DTB:
+            raise BundleError(f"{label}: SEEDS flag on a segment of kind {kind} (only a dtb, kind 3, has seeds)", path)
         if mem + memsz >= 2**64:
             raise BundleError(f"{label}: mem + memsz overflows", path)
         if bufsz > memsz:

@@ -45,6 +45,10 @@ def build_bundle(plan: Plan, patched: Path) -> bundle.Bundle:
     segs = [purg]
     for s in plan.segments:
         flags = SegFlag.VERIFIED if s.verified and plan.verify != "none" else SegFlag.NONE
+        if s.holes:
+            if s.kind != Kind.DTB:
+                raise EmitError(f"segment {s.name!r}: load-time fill ranges on a {s.kind.name.lower()} segment")
+            flags |= SegFlag.SEEDS
         segs.append(bundle.Segment(s.name, s.kind, s.mem, s.memsz, s.source.read(), flags, known_sha256=s.sha256))
     segs.sort(key=lambda s: s.mem)
     flags = bundle.FLAG_VERIFY if plan.verify != "none" else 0
@@ -58,12 +62,15 @@ LANDMARKS = ("kx_main", "kx_arch_setup", "kx_arch_handoff", "kx_arch_halt", "kx_
 def manifest(plan: Plan, b: bundle.Bundle, bundle_size: int, bundle_sha256: str, compiler: str,
              symbols: dict[str, bytes], addresses: dict[str, int], landmarks: dict[str, int]) -> dict[str, Any]:
     offsets, _ = bundle.layout_offsets(b.segments)
+    holes = {s.name: s.holes for s in plan.segments}
     segs = []
     for seg, off in zip(b.segments, offsets):
         segs.append({
             "name": seg.name, "kind": seg.kind.name.lower(), "mem": _hex(seg.mem), "memsz": _hex(seg.memsz),
             "bufsz": _hex(seg.bufsz), "offset": _hex(off), "sha256": seg.sha256,
             "verified": bool(seg.flags & SegFlag.VERIFIED),
+            "loadtime_fill": [{"offset": _hex(o), "len": _hex(n), "fill": "random"}
+                              for o, n in holes.get(seg.name, ())],
         })
     verify: Any = False if plan.verify == "none" else {
         "mode": plan.verify,

@@ -31,6 +31,9 @@ class Chosen:
     initrd: tuple[int, int] | None      # [start, end)
     reserve: tuple[tuple[int, int], ...]  # (address, size) memreserve entries to add
     drop: tuple[str, ...] = ()           # /chosen properties of the old kernel to remove
+    # /chosen properties (name, size) the loader fills with random bytes at load time: written
+    # here as zero placeholders of that size (Arch.dtb_loadtime_seeds).
+    seeds: tuple[tuple[str, int], ...] = ()
 
 
 def _check(rc: int, source: str, what: str) -> int:
@@ -58,9 +61,11 @@ def _set_chosen(fdt: libfdt.Fdt, chosen: Chosen, source: str) -> None:
         s = int.from_bytes(bytes(fdt.getprop(off, "linux,initrd-start")), "big")
         e = int.from_bytes(bytes(fdt.getprop(off, "linux,initrd-end")), "big")
         old_initrd = (s, e)
-    for name in ("linux,initrd-start", "linux,initrd-end", *chosen.drop):
+    for name in ("linux,initrd-start", "linux,initrd-end", *chosen.drop, *(n for n, _ in chosen.seeds)):
         fdt.delprop(off, name, [libfdt.NOTFOUND])
     fdt.setprop_str(off, "bootargs", chosen.bootargs)
+    for name, size in chosen.seeds:
+        fdt.setprop(off, name, bytes(size))
     if chosen.initrd is not None:
         fdt.setprop_u64(off, "linux,initrd-start", chosen.initrd[0])
         fdt.setprop_u64(off, "linux,initrd-end", chosen.initrd[1])
@@ -72,6 +77,38 @@ def _set_chosen(fdt: libfdt.Fdt, chosen: Chosen, source: str) -> None:
                 _check(libfdt.fdt_del_mem_rsv(fdt._fdt, i), source, "deleting the old initrd's memreserve")
     for addr, size in chosen.reserve:
         _check(libfdt.fdt_add_mem_rsv(fdt._fdt, addr, size), source, "adding a memreserve")
+
+
+def seed_holes(blob: bytes, chosen: Chosen, source: str = "<device tree>") -> tuple[tuple[int, int], ...]:
+    """(offset, length) in the packed ``blob`` of the value of each ``chosen.seeds`` property.
+
+    Found after packing by walking /chosen's properties: a property's value starts 12 bytes
+    (tag, len, nameoff) after the property's offset in the structure block. Each range is
+    checked to hold zeros of the expected length. Sorted by offset.
+    """
+    if not chosen.seeds:
+        return ()
+    fdt = libfdt.Fdt(bytearray(blob))
+    node = _check(fdt.path_offset("/chosen"), source, "finding /chosen")
+    struct_base = fdt.off_dt_struct()
+    wanted = dict(chosen.seeds)
+    found: dict[str, tuple[int, int]] = {}
+    poff = fdt.first_property_offset(node, [libfdt.NOTFOUND])
+    while poff >= 0:
+        prop = fdt.get_property_by_offset(poff)
+        if prop.name in wanted:
+            if prop.name in found:
+                raise FdtError(source, f"/chosen/{prop.name} appears twice")
+            start = struct_base + poff + 12
+            length = len(bytes(prop))
+            if length != wanted[prop.name] or blob[start:start + length] != bytes(length):
+                raise FdtError(source, f"/chosen/{prop.name}: placeholder not found at offset 0x{start:x}")
+            found[prop.name] = (start, length)
+        poff = fdt.next_property_offset(poff, [libfdt.NOTFOUND])
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        raise FdtError(source, f"/chosen is missing the seed placeholders {', '.join(missing)}")
+    return tuple(sorted(found.values()))
 
 
 def fixup(blob: bytes, chosen: Chosen, source: str) -> bytes:

@@ -22,6 +22,7 @@ from .kernels import KernelFormatError, KernelImage, Source
 from .recipe import Input, Recipe, RecipeError
 
 HASH_CHUNK = 1 << 20
+MAX_REGIONS = 16  # entries of the purgatory's kx_regions table
 ZERO_CHUNK = bytes(HASH_CHUNK)
 
 
@@ -34,6 +35,9 @@ class PlannedSegment:
     source: Source
     sha256: str          # of the source bytes (bufsz = source.size)
     verified: bool
+    # (offset, length) ranges of the data the loader fills at load time (device-tree seeds):
+    # never hashed, so the digest does not depend on them.
+    holes: tuple[tuple[int, int], ...] = ()
 
     @property
     def bufsz(self) -> int:
@@ -68,7 +72,8 @@ class Plan:
     def from_json(cls, text: str) -> "Plan":
         d = json.loads(text)
         d["segments"] = [PlannedSegment(s["name"], Kind[s["kind"].upper()], s["mem"], s["memsz"],
-                                        Source(**s["source"]), s["sha256"], s["verified"])
+                                        Source(**s["source"]), s["sha256"], s["verified"],
+                                        tuple(tuple(h) for h in s.get("holes", ())))
                          for s in d["segments"]]
         d["regions"] = [tuple(r) for r in d["regions"]]
         return cls(**d)
@@ -188,11 +193,26 @@ def _file_sha256(path: str, segments: list[PlannedSegment]) -> str:
     return _sha256(Source(path, 0, size))
 
 
-def region_digest(segments: list[PlannedSegment], mode: str) -> tuple[list[tuple[int, int]], str]:
+def _pieces(seg: PlannedSegment, length: int) -> list[tuple[int, int]]:
+    """[start, end) offsets of ``seg`` up to ``length``, minus its holes, empty pieces left out."""
+    pieces, pos = [], 0
+    for off, n in sorted(seg.holes):
+        if off > pos:
+            pieces.append((pos, min(off, length)))
+        pos = max(pos, off + n)
+    if pos < length:
+        pieces.append((pos, length))
+    return [(a, b) for a, b in pieces if b > a]
+
+
+def region_digest(segments: list[PlannedSegment], mode: str,
+                  origin: str = "<plan>") -> tuple[list[tuple[int, int]], str]:
     """The regions the purgatory hashes and their SHA-256 (kexec-tools' rule for ``full``).
 
     ``full``: every verified segment in address order, its bytes then zeros up to memsz.
     ``data``: only the bytes from the file; the zero tails are left to the kernel.
+    Either way a segment's holes (load-time seeds) are cut out: the segment becomes one region
+    per piece between them, and the hole bytes are never hashed.
     """
     if mode == "none":
         return [], ""
@@ -202,19 +222,27 @@ def region_digest(segments: list[PlannedSegment], mode: str) -> tuple[list[tuple
         if not seg.verified:
             continue
         length = seg.memsz if mode == "full" else seg.bufsz
-        regions.append((seg.mem, length))
         with open(seg.source.path, "rb") as f:
-            f.seek(seg.source.offset)
-            left = seg.bufsz
-            while left:
-                chunk = f.read(min(HASH_CHUNK, left))
-                h.update(chunk)
-                left -= len(chunk)
-        tail = length - seg.bufsz
-        while tail > 0:
-            n = min(tail, HASH_CHUNK)
-            h.update(ZERO_CHUNK[:n])
-            tail -= n
+            for start, end in _pieces(seg, length):
+                regions.append((seg.mem + start, end - start))
+                data_end = min(end, seg.bufsz)
+                if start < data_end:
+                    f.seek(seg.source.offset + start)
+                    left = data_end - start
+                    while left:
+                        chunk = f.read(min(HASH_CHUNK, left))
+                        if not chunk:
+                            raise OSError(f"{seg.source.path}: shorter than expected")
+                        h.update(chunk)
+                        left -= len(chunk)
+                tail = end - max(start, seg.bufsz)
+                while tail > 0:
+                    n = min(tail, HASH_CHUNK)
+                    h.update(ZERO_CHUNK[:n])
+                    tail -= n
+    if len(regions) > MAX_REGIONS:
+        raise RecipeError(origin, "/verify", f"{len(regions)} regions to hash; the purgatory's table holds {MAX_REGIONS}",
+                          "use fewer blobs (each load-time seed splits the device tree into more regions)")
     return regions, h.hexdigest()
 
 
@@ -278,8 +306,9 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
 
     dtb_addr = None
     if recipe.dtb is not None or recipe.dtb_generate is not None:
-        chosen = fdtmod.Chosen(recipe.cmdline, initrd, ((purg, window),), arch.dtb_drop)
-        blob = _device_tree(recipe, chosen)
+        chosen = fdtmod.Chosen(recipe.cmdline, initrd, ((purg, window),), arch.dtb_drop,
+                               arch.dtb_loadtime_seeds)
+        blob, holes = _device_tree(recipe, chosen)
         dt_path = build_dir / "dtb.bin"
         _write_atomic(dt_path, blob)
         src = Source(str(dt_path), 0, len(blob))
@@ -290,11 +319,11 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
         else:
             dtb_addr = alloc.first_fit(pointer, _align_up(len(blob), page), page, recipe.load_min)
         segments.append(PlannedSegment("dtb", Kind.DTB, dtb_addr, _align_up(len(blob), page), src,
-                                       hashlib.sha256(blob).hexdigest(), True))
+                                       hashlib.sha256(blob).hexdigest(), True, holes))
     segments.extend(arch.extra_plan_segments(recipe, segments, build_dir, alloc, kernel))
     segments.sort(key=lambda s: s.mem)
 
-    regions, digest = region_digest(segments, recipe.verify)
+    regions, digest = region_digest(segments, recipe.verify, recipe.origin("/verify"))
     inputs = [{"role": "recipe" if f == recipe.file else "recipe-base", "path": _repo_relative(f), "sha256": h}
               for f, h in recipe.files]
     for inp, label in ((recipe.kernel, kernel_path), (recipe.initrd, None), (recipe.dtb, None), *((b, None) for b in recipe.blobs)):
@@ -324,18 +353,21 @@ def _repo_relative(path: str) -> str:
     return str(full.relative_to(REPO)) if full.is_relative_to(REPO) else path
 
 
-def _device_tree(recipe: Recipe, chosen: fdtmod.Chosen) -> bytes:
+def _device_tree(recipe: Recipe, chosen: fdtmod.Chosen) -> tuple[bytes, tuple[tuple[int, int], ...]]:
+    """The packed tree and the (offset, length) of each load-time seed value in it."""
     if recipe.dtb is not None:
         assert recipe.dtb.path is not None
         blob = recipe.dtb.path.read_bytes()
         try:
-            return fdtmod.fixup(blob, chosen, str(recipe.dtb.given))
+            out = fdtmod.fixup(blob, chosen, str(recipe.dtb.given))
+            return out, fdtmod.seed_holes(out, chosen, str(recipe.dtb.given))
         except fdtmod.FdtError as exc:
             raise RecipeError(recipe.dtb.origin, "/dtb/path", str(exc), "give a valid .dtb (e.g. a copy of /sys/firmware/fdt)") from None
     gen = recipe.dtb_generate or {}
     cpus = int(gen.get("cpus", 1))
     model = str(gen.get("model", f"kx,{recipe.arch.name}-test"))
-    return fdtmod.generate(list(recipe.memory), cpus, model, chosen, recipe.arch.generated_cpu_props)
+    out = fdtmod.generate(list(recipe.memory), cpus, model, chosen, recipe.arch.generated_cpu_props)
+    return out, fdtmod.seed_holes(out, chosen, "<generated>")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

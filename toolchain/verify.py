@@ -52,6 +52,66 @@ def digest_of_regions(b: Bundle, regions: list[tuple[int, int]]) -> bytes | str:
     return h.digest()
 
 
+def _fills(man: dict[str, Any], name: str) -> list[tuple[int, int]]:
+    seg = next((m for m in man["segments"] if m["name"] == name), None)
+    return sorted((int(f["offset"], 16), int(f["len"], 16)) for f in (seg or {}).get("loadtime_fill", ()))
+
+
+def coverage_problems(b: Bundle, regions: list[tuple[int, int]], mode: str, man: dict[str, Any]) -> list[str]:
+    """The regions cover exactly the VERIFIED segments (to memsz in ``full`` mode, to bufsz in
+    ``data`` mode) minus the load-time fill ranges of SEEDS segments, and those ranges are the
+    values of this arch's /chosen seed properties in the segment's device tree."""
+    from . import arches, fdt as fdtmod
+
+    problems = []
+    per_seg: dict[str, list[tuple[int, int]]] = {}
+    for start, length in regions:
+        seg = next((s for s in b.segments if s.mem <= start < s.mem + s.memsz), None)
+        if seg is None or not seg.flags & SegFlag.VERIFIED:
+            problems.append(f"region 0x{start:x}+0x{length:x} is not inside a segment flagged VERIFIED")
+            continue
+        per_seg.setdefault(seg.name, []).append((start - seg.mem, start - seg.mem + length))
+    try:
+        arch: Any = arches.by_code(b.arch_code)
+    except arches.ArchError:
+        arch = None
+    for seg in b.segments:
+        if not seg.flags & SegFlag.VERIFIED:
+            continue
+        end = seg.memsz if mode == "full" else seg.bufsz
+        gaps, pos = [], 0
+        for a, z in sorted(per_seg.get(seg.name, [])):
+            if a < pos:
+                problems.append(f"segment {seg.name!r}: regions overlap at offset 0x{a:x}")
+            elif a > pos:
+                gaps.append((pos, a - pos))
+            pos = max(pos, z)
+        if pos < end:
+            gaps.append((pos, end - pos))
+        elif pos > end:
+            problems.append(f"segment {seg.name!r}: regions run past offset 0x{end:x}")
+        if not gaps:
+            if seg.flags & SegFlag.SEEDS:
+                problems.append(f"segment {seg.name!r} is flagged SEEDS but its seeds are hashed")
+            continue
+        if not seg.flags & SegFlag.SEEDS:
+            problems.append(f"segment {seg.name!r}: not covered by the purgatory's regions at "
+                            + ", ".join(f"0x{o:x}+0x{n:x}" for o, n in gaps))
+            continue
+        if gaps != _fills(man, seg.name):
+            problems.append(f"segment {seg.name!r}: unhashed ranges {gaps} differ from the manifest's loadtime_fill")
+            continue
+        seeds = arch.dtb_loadtime_seeds if arch is not None else ()
+        try:
+            holes = fdtmod.seed_holes(bytes(seg.data), fdtmod.Chosen("", None, (), (), seeds), seg.name)
+        except fdtmod.FdtError as exc:
+            problems.append(f"segment {seg.name!r}: {exc.reason}")
+            continue
+        if list(holes) != gaps:
+            problems.append(f"segment {seg.name!r}: unhashed ranges {gaps} are not exactly the /chosen seed values {list(holes)}")
+    return problems
+
+
 def check(path: Path, manifest_path: Path | None = None, check_inputs: bool = True) -> Report:
     rep = Report()
     b = bundle.read(path)  # raises BundleError: header, checksum, table, per-segment sha256
@@ -103,9 +163,9 @@ def check(path: Path, manifest_path: Path | None = None, check_inputs: bool = Tr
         else:
             rep.ok(f"purgatory digest {got.hex()[:16]}... matches {sum(n for _, n in state.regions)} bytes "
                    f"in {len(state.regions)} regions")
-        covered = {s.mem for s in b.segments if s.flags & SegFlag.VERIFIED}
-        if covered != {start for start, _ in state.regions}:
-            rep.bad("the purgatory's regions do not match the segments flagged VERIFIED")
+        mode = man["verify"]["mode"] if man["verify"] else "full"
+        for problem in coverage_problems(b, state.regions, mode, man):
+            rep.bad(problem)
         if man["verify"] and man["verify"]["digest"] != state.digest.hex():
             rep.bad("manifest digest differs from the purgatory's")
     else:

@@ -23,6 +23,12 @@ def seeds():
         seg("purgatory", b.Kind.PURGATORY, 0x10000, 0x1000, b"p" * 16, b.SegFlag.PURGATORY)], flags=0))
 
 
+    from test_seeds import seeds_bundle, tree
+
+    yield compact(seeds_bundle(tree()[0]))
+    yield compact(seeds_bundle(tree((("kaslr-seed", 8),))[0], arch=4))
+
+
 @pytest.mark.fuzz
 def test_fuzz_parser(tmp_path):
     if not shutil.which("clang"):

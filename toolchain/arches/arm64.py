@@ -12,9 +12,9 @@ Placement: QEMU virt has its RAM from 0x40000000 and puts its own DTB at the sta
 automatic placement starts 32 MiB in (0x42000000, the layout shown to boot Debian's 6.1),
 the purgatory goes to the top of RAM.
 
-Device tree: the old kernel's crash-kernel properties are dropped, and so are ``kaslr-seed``
-and ``rng-seed``: a seed inside a reproducible, verified bundle would be the same at every
-boot. Filling a fresh ``kaslr-seed`` at load time is the loader's job (docs/arm64.md).
+Device tree: the old kernel's crash-kernel properties are dropped. ``kaslr-seed`` (8 bytes)
+and ``rng-seed`` (64 bytes) are re-created as zero placeholders that the loader fills with
+fresh random bytes at every load; they are excluded from the digest (docs/arm64.md).
 """
 from __future__ import annotations
 
@@ -157,7 +157,8 @@ ARM64 = register(
         default_load_min=0x42000000,
         limit_hint="arm64 segments must stay inside the memory ranges (QEMU virt: RAM from 0x40000000)",
         needs_dtb=True,
-        dtb_drop=("linux,elfcorehdr", "linux,usable-memory-range", "kaslr-seed", "rng-seed"),
+        dtb_drop=("linux,elfcorehdr", "linux,usable-memory-range"),
+        dtb_loadtime_seeds=(("kaslr-seed", 8), ("rng-seed", 64)),
         supports_mmu=True,
     )
 )

@@ -46,6 +46,10 @@ class Arch:
     needs_dtb: bool = True
     # /chosen properties of the running kernel that must not reach the new one.
     dtb_drop: tuple[str, ...] = ()
+    # /chosen properties (name, bytes) the loader fills with fresh random bytes at every load:
+    # the toolchain writes zero placeholders, excludes them from the digest and flags the
+    # device-tree segment SEEDS (docs/bundle-format.md).
+    dtb_loadtime_seeds: tuple[tuple[str, int], ...] = ()
     supports_mmu: bool = False     # accepts /purgatory/mmu (arm64: toolchain/arm64_mmu.py)
 
     def extra_segments(self, recipe: "Recipe") -> int:
