@@ -199,7 +199,7 @@ def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
         label = f"segment {i}"
         if mem % page or memsz % page or memsz == 0:
             raise BundleError(f"{label}: mem 0x{mem:x}/memsz 0x{memsz:x} not aligned to page size 0x{page:x}", path)
-        if sflags & ~KNOWN_SEG_FLAGS:
+        if sflags & ~int(KNOWN_SEG_FLAGS):  # int: ~ of an IntFlag keeps only its own bits
             raise BundleError(f"{label}: unknown flag bits 0x{sflags:x}", path)
         if sflags & SegFlag.SEEDS and kind != Kind.DTB:
             raise BundleError(f"{label}: SEEDS flag on a segment of kind {kind} (only a dtb, kind 3, has seeds)", path)

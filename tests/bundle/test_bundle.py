@@ -68,3 +68,18 @@ def test_checksum_and_truncation() -> None:
     for cut in (0, 10, 63, 64, 200, len(raw) - 1):
         with pytest.raises(b.BundleError):
             b.parse(bytes(raw[:cut]))
+
+
+def test_seeds_flag_only_on_a_dtb() -> None:
+    segs = [b.Segment("purgatory", b.Kind.PURGATORY, 0x10000, 0x10000, b"P" * 100, b.SegFlag.PURGATORY),
+            b.Segment("dtb", b.Kind.DTB, 0x30000, 0x10000, b"\xd0\x0d\xfe\xed" + bytes(60),
+                      b.SegFlag.VERIFIED | b.SegFlag.SEEDS)]
+    raw = b.to_bytes(b.Bundle(4, 0x10000, 0x10000, b.FLAG_VERIFY, segs))
+    assert b.parse(raw).segments[1].flags == b.SegFlag.VERIFIED | b.SegFlag.SEEDS
+    bad = bytearray(raw)
+    struct.pack_into("<I", bad, b.HEADER_SIZE + b.ENTRY_SIZE + 36, int(b.Kind.RAW))
+    with pytest.raises(b.BundleError, match="SEEDS flag on a segment of kind 0"):
+        b.parse(bytes(_fix_crc(bad)))
+    struct.pack_into("<I", bad, b.HEADER_SIZE + b.ENTRY_SIZE + 32, 2 | 8)
+    with pytest.raises(b.BundleError, match="unknown flag bits 0xa"):
+        b.parse(bytes(_fix_crc(bad)))
