@@ -61,6 +61,10 @@ def test_our_bundle_reaches_kernel_b(
     assert h.b_cmdline is not None and "KXMARK=1" in h.b_cmdline.split(), H.describe(h)
     if verify:
         assert h.result.find("kx: verified") is not None, H.describe(h)
+    # kxload filled /chosen/kaslr-seed (and rng-seed) with fresh random bytes at load time,
+    # so kernel B randomizes its layout (before: "KASLR disabled due to lack of seed").
+    assert h.result.find("KASLR disabled due to lack of seed", after=h.exec_line.t) is None, H.describe(h)
+    assert h.result.find("KASLR enabled", after=h.exec_line.t) is not None, H.describe(h)
     # Kernel B starts at the level our purgatory ran at: EL2 must survive the hand-off.
     el = h.result.find("CPU: All CPU(s) started at EL", after=h.exec_line.t)
     want = "EL2" if arm64_machine == "arm64-el2" else "EL1"
