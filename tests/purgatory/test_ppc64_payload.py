@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -87,8 +89,9 @@ def _boot(args: list[str], timeout: float = 120) -> str:
     cmd = ["timeout", str(int(timeout)), "qemu-system-ppc64", "-M", "pseries", "-cpu", "POWER9",
            "-m", "512M", "-nographic", "-vga", "none", "-no-reboot", "-monitor", "none",
            "-serial", "stdio", *args]
+    # Own process group: killing `timeout` alone would leave QEMU running as an orphan.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, start_new_session=True)
     out = b""
     deadline = time.monotonic() + timeout
     try:
@@ -101,7 +104,10 @@ def _boot(args: list[str], timeout: float = 120) -> str:
             if b"KXPAYLOAD done" in out:
                 break
     finally:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
     return out.decode("latin-1")
 
