@@ -10,10 +10,16 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-
-import lief
+from typing import TYPE_CHECKING
 
 from . import elfimage
+
+if TYPE_CHECKING:
+    import lief
+
+# LIEF is imported only when something is patched: loading its extension costs about a
+# quarter of a second, which every build that does not patch (no-op, recipe-only changes
+# that leave the symbols alone) would otherwise pay.
 
 
 class PatchError(Exception):
@@ -26,7 +32,9 @@ class PatchError(Exception):
         super().__init__(f"{elf}: symbol {symbol!r}: {message}")
 
 
-def _check_symbol(binary: lief.ELF.Binary, path: str, name: str, size: int) -> int:
+def _check_symbol(binary: "lief.ELF.Binary", path: str, name: str, size: int) -> int:
+    import lief
+
     sym = binary.get_symbol(name)
     if sym is None:
         raise PatchError(path, name, "missing from the purgatory; was it renamed or optimised away?")
@@ -48,6 +56,8 @@ def patch_symbols(src: str | Path, dst: str | Path, values: dict[str, bytes]) ->
 
     ``dst`` is written atomically: readers see the old file or the complete new one.
     """
+    import lief
+
     src_s = str(src)
     binary = lief.ELF.parse(src_s)
     if binary is None:
