@@ -61,6 +61,7 @@ HW_ARM64 = REPO / "purgatory" / "arm64" / "sha256_ce.S"
 HW_X86 = REPO / "purgatory" / "x86_64" / "sha256_ni.S"
 SSE_X86 = REPO / "purgatory" / "x86_64" / "sha256_sse.S"   # sha256_ni.S's fallback
 ASM_PPC64 = REPO / "purgatory" / "ppc64" / "sha256_ppc64.S"
+ASM_RISCV64 = REPO / "purgatory" / "riscv64" / "sha256_riscv64.S"
 
 # Hash implementations: name -> (arches, sources besides mem.c/data.c).
 IMPLS = {
@@ -75,6 +76,8 @@ IMPLS = {
                           HERE / "sse_direct.c"],
     # The ppc64 purgatory's register-resident assembly (overrides the weak hook).
     "ppc64le-asm": [COMMON / "sha256.c", COMMON / "sha256_arch.c", ASM_PPC64],
+    # The riscv64 register-resident assembly (overrides the weak hook; RV64GC, no Zbb).
+    "riscv64-asm": [COMMON / "sha256.c", COMMON / "sha256_arch.c", ASM_RISCV64],
 }
 
 
