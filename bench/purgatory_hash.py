@@ -22,10 +22,12 @@ Rows: "baseline" = the first portable C (bench/baseline/sha256_baseline.c, uncha
 "arm64-asm" = the scalar assembly in purgatory/arm64/sha256_ce.S that the arm64 purgatory runs
 when the SHA2 instructions are absent (the C core spills there); "ppc64le-asm" = the
 register-resident assembly in purgatory/ppc64/sha256_ppc64.S, which the ppc64le purgatory
-always runs (the "portable" ppc64le row is the C core alone, as on a purgatory without it).
+always runs (the "portable" ppc64le row is the C core alone, as on a purgatory without it);
+"riscv64-asm" = the register-resident RV64GC assembly in purgatory/riscv64/sha256_riscv64.S
+(base ISA only, no Zbb), linked over the weak hook of the same harness.
 Code size = .text bytes of the hash objects (sha256.c + sha256_arch.c; hardware rows: the
-hardware file alone, arm64: CE + scalar paths and the constants table; ppc64le-asm: the assembly
-file alone; the C core is linked too).
+hardware file alone, arm64: CE + scalar paths and the constants table; ppc64le-asm and
+riscv64-asm: the assembly file alone; the C core is linked too).
 
 Usage: .venv/bin/python bench/purgatory_hash.py [--mib N] [--arch a,b] [--out DIR]
 """
@@ -60,7 +62,7 @@ ARCHES = ["x86_64", "arm64", "riscv64", "ppc64le"]
 def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
     rows = []
     impls = ["baseline", "portable"] + {"arm64": ["arm64-ce"], "x86_64": ["x86_64-ni", "x86_64-sse"],
-                                     "ppc64le": ["ppc64le-asm"]}.get(arch, [])
+                                     "ppc64le": ["ppc64le-asm"], "riscv64": ["riscv64-asm"]}.get(arch, [])
     want = hashlib.sha256(data).digest()
     for impl in impls:
         b = hxrun.build(arch, impl, out)
@@ -72,6 +74,8 @@ def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
         r = hxrun.run_any(b, data, [len(data)])
         ins, ld, st = r.per_byte()
         code = b.obj_sizes.get("sha256_ce.S", b.obj_sizes.get("sha256_ppc64.S", b.code_size))
+        if impl == "riscv64-asm":
+            code = b.obj_sizes["sha256_riscv64.S"]
         if impl == "x86_64-sse":
             code = b.obj_sizes["sha256_sse.S"]
         rows.append(dict(arch=arch, impl=impl, how="qemu -d exec" if arch == "ppc64le" else "unicorn",
@@ -87,7 +91,7 @@ def rows_for(arch: str, data: bytes, out: Path) -> list[dict]:
 
 def verdict(r: dict) -> str:
     tot = r["ld"] + r["st"]
-    if r["impl"] in ("portable", "arm64-asm", "ppc64le-asm", "x86_64-sse"):
+    if r["impl"] in ("portable", "arm64-asm", "ppc64le-asm", "x86_64-sse", "riscv64-asm"):
         ok_i = r["ins"] < KEXEC[r["arch"]][0]
         ok_a = tot <= ACCESS_TARGET[r["arch"]]
         return ("instr ok" if ok_i else "instr MISS") + ", " + \
