@@ -110,49 +110,54 @@ kx_arch_sha256_blocks:
 /*
  * Scalar path when the SHA2 instructions are absent (or at EL3): the portable C core spills
  * (clang keeps ~30 live values in 31 registers badly: ~0.7 data accesses/byte), so this is the
- * same algorithm with the allocation done by hand and nothing spilled:
- *   w3-w10 a..h, w11-w17/w19-w27 the 16-word schedule window, w18/w29 the Maj carry
- *   (this round's a^b is the next round's b^c), w28/w30 scratch; round constants are
- *   movz/movk immediates. Per block: 8 message loads (ldr x + rev + lsr gives two words), the
- *   block's starting state packed into two 16-byte stack slots (2 stp + 2 ldp): 16 data
- *   accesses per 64 bytes.
+ * same algorithm with the allocation done by hand and nothing spilled per block but one load:
+ *   w3-w10 a..h, w11-w17/w19-w27 the 16-word schedule window,
+ *   w28/w29 scratch and Maj carry, swapping roles every round: the carry holds this round's
+ *     b^c (the last round's a^b); the round computes its a^b in its scratch, which becomes the
+ *     next round's carry, and the spent carry becomes the next round's scratch,
+ *   x0/x2/x18/x30 the block's starting state packed two words a register (a|b<<32, ...),
+ *   x1 the message; round constants are movz/movk immediates.
+ * h (the state pointer) and the end of the message live in a stack slot for the whole call.
+ * Per block: 8 message loads (ldr x + rev + lsr gives two words) and one load of the end
+ * pointer for the loop test: 9 data accesses per 64 bytes, no stores.
  */
-	/* h += K + W + S1(e) + Ch(e,f,g); d += h; h += S0(a) + Maj(a,b,c) */
-	.macro	rnd a, b, c, d, e, f, g, h, x, y, k, w
-	movz	w28, #((\k) & 0xffff)
-	movk	w28, #((\k) >> 16), lsl #16
-	add	\h, \h, w28
+	/* h += K + W + S1(e) + Ch(e,f,g); d += h; h += S0(a) + Maj(a,b,c).
+	 * s: scratch (left holding a^b, the next round's carry); c: carry b^c (left spent). */
+	.macro	rnd a, b, c, d, e, f, g, h, s, cy, k, w
+	movz	\s, #((\k) & 0xffff)
+	movk	\s, #((\k) >> 16), lsl #16
+	add	\h, \h, \s
 	add	\h, \h, \w
-	eor	w28, \e, \e, ror #5
-	eor	w28, w28, \e, ror #19
-	ror	w28, w28, #6
-	add	\h, \h, w28
-	bic	w28, \g, \e
-	and	w30, \f, \e
-	add	\h, \h, w28
-	add	\h, \h, w30
+	eor	\s, \e, \e, ror #5
+	eor	\s, \s, \e, ror #19
+	ror	\s, \s, #6
+	add	\h, \h, \s
+	bic	\s, \g, \e
+	add	\h, \h, \s
+	and	\s, \f, \e
+	add	\h, \h, \s
 	add	\d, \d, \h
-	eor	w28, \a, \a, ror #11
-	eor	w28, w28, \a, ror #20
-	ror	w28, w28, #2
-	add	\h, \h, w28
-	eor	\x, \a, \b
-	and	\y, \y, \x
-	eor	\y, \y, \b
-	add	\h, \h, \y
+	eor	\s, \a, \a, ror #11
+	eor	\s, \s, \a, ror #20
+	ror	\s, \s, #2
+	add	\h, \h, \s
+	eor	\s, \a, \b
+	and	\cy, \cy, \s
+	eor	\cy, \cy, \b
+	add	\h, \h, \cy
 	.endm
 
-	/* w0 += s0(w1) + w9 + s1(w14) */
-	.macro	sched w0, w1, w9, w14
-	ror	w28, \w1, #7
-	eor	w28, w28, \w1, ror #18
-	eor	w28, w28, \w1, lsr #3
-	ror	w30, \w14, #17
-	eor	w30, w30, \w14, ror #19
-	eor	w30, w30, \w14, lsr #10
-	add	\w0, \w0, w28
+	/* w0 += s0(w1) + w9 + s1(w14), with the scratch s */
+	.macro	sched w0, w1, w9, w14, s
+	ror	\s, \w1, #7
+	eor	\s, \s, \w1, ror #18
+	eor	\s, \s, \w1, lsr #3
+	add	\w0, \w0, \s
+	ror	\s, \w14, #17
+	eor	\s, \s, \w14, ror #19
+	eor	\s, \s, \w14, lsr #10
+	add	\w0, \w0, \s
 	add	\w0, \w0, \w9
-	add	\w0, \w0, w30
 	.endm
 
 	/* Words i and i+1 of the block: one 8-byte load, byte-reversed; hi = w[i], lo = w[i+1]. */
@@ -162,162 +167,161 @@ kx_arch_sha256_blocks:
 	lsr	x\ra, x\rb, #32
 	.endm
 
+	/* Final addition: two state words from one packed register (which it consumes). */
+	.macro	unpk lo, hi, x
+	add	\lo, \lo, w\x
+	lsr	x\x, x\x, #32
+	add	\hi, \hi, w\x
+	.endm
+
 .Lscalar:
-	stp	x19, x20, [sp, #-128]!
+	stp	x19, x20, [sp, #-112]!
 	stp	x21, x22, [sp, #16]
 	stp	x23, x24, [sp, #32]
 	stp	x25, x26, [sp, #48]
 	stp	x27, x28, [sp, #64]
 	stp	x29, x30, [sp, #80]
+	add	x2, x1, x2, lsl #6	/* end of the message */
+	stp	x0, x2, [sp, #96]
 	ldp	w3, w4, [x0]
 	ldp	w5, w6, [x0, #8]
 	ldp	w7, w8, [x0, #16]
 	ldp	w9, w10, [x0, #24]
 .Lsblock:
-	orr	x28, x3, x4, lsl #32
-	orr	x30, x5, x6, lsl #32
-	stp	x28, x30, [sp, #96]
-	orr	x28, x7, x8, lsl #32
+	orr	x0, x3, x4, lsl #32
+	orr	x2, x5, x6, lsl #32
+	orr	x18, x7, x8, lsl #32
 	orr	x30, x9, x10, lsl #32
-	stp	x28, x30, [sp, #112]
-	eor	w29, w4, w5		/* b ^ c for the first Maj */
+	eor	w29, w4, w5		/* b ^ c: the first round's carry */
 	ld2	11, 12, 0
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0x428a2f98, w11
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0x71374491, w12
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0x428a2f98, w11
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0x71374491, w12
 	ld2	13, 14, 8
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0xb5c0fbcf, w13
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0xe9b5dba5, w14
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0xb5c0fbcf, w13
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0xe9b5dba5, w14
 	ld2	15, 16, 16
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0x3956c25b, w15
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0x59f111f1, w16
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0x3956c25b, w15
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0x59f111f1, w16
 	ld2	17, 19, 24
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0x923f82a4, w17
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0xab1c5ed5, w19
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0x923f82a4, w17
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0xab1c5ed5, w19
 	ld2	20, 21, 32
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0xd807aa98, w20
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0x12835b01, w21
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0xd807aa98, w20
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0x12835b01, w21
 	ld2	22, 23, 40
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0x243185be, w22
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0x550c7dc3, w23
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0x243185be, w22
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0x550c7dc3, w23
 	ld2	24, 25, 48
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0x72be5d74, w24
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0x80deb1fe, w25
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0x72be5d74, w24
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0x80deb1fe, w25
 	ld2	26, 27, 56
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0x9bdc06a7, w26
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0xc19bf174, w27
-	sched	w11, w12, w21, w26
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0xe49b69c1, w11
-	sched	w12, w13, w22, w27
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0xefbe4786, w12
-	sched	w13, w14, w23, w11
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0x0fc19dc6, w13
-	sched	w14, w15, w24, w12
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0x240ca1cc, w14
-	sched	w15, w16, w25, w13
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0x2de92c6f, w15
-	sched	w16, w17, w26, w14
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0x4a7484aa, w16
-	sched	w17, w19, w27, w15
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0x5cb0a9dc, w17
-	sched	w19, w20, w11, w16
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0x76f988da, w19
-	sched	w20, w21, w12, w17
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0x983e5152, w20
-	sched	w21, w22, w13, w19
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0xa831c66d, w21
-	sched	w22, w23, w14, w20
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0xb00327c8, w22
-	sched	w23, w24, w15, w21
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0xbf597fc7, w23
-	sched	w24, w25, w16, w22
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0xc6e00bf3, w24
-	sched	w25, w26, w17, w23
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0xd5a79147, w25
-	sched	w26, w27, w19, w24
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0x06ca6351, w26
-	sched	w27, w11, w20, w25
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0x14292967, w27
-	sched	w11, w12, w21, w26
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0x27b70a85, w11
-	sched	w12, w13, w22, w27
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0x2e1b2138, w12
-	sched	w13, w14, w23, w11
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0x4d2c6dfc, w13
-	sched	w14, w15, w24, w12
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0x53380d13, w14
-	sched	w15, w16, w25, w13
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0x650a7354, w15
-	sched	w16, w17, w26, w14
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0x766a0abb, w16
-	sched	w17, w19, w27, w15
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0x81c2c92e, w17
-	sched	w19, w20, w11, w16
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0x92722c85, w19
-	sched	w20, w21, w12, w17
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0xa2bfe8a1, w20
-	sched	w21, w22, w13, w19
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0xa81a664b, w21
-	sched	w22, w23, w14, w20
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0xc24b8b70, w22
-	sched	w23, w24, w15, w21
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0xc76c51a3, w23
-	sched	w24, w25, w16, w22
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0xd192e819, w24
-	sched	w25, w26, w17, w23
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0xd6990624, w25
-	sched	w26, w27, w19, w24
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0xf40e3585, w26
-	sched	w27, w11, w20, w25
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0x106aa070, w27
-	sched	w11, w12, w21, w26
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0x19a4c116, w11
-	sched	w12, w13, w22, w27
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0x1e376c08, w12
-	sched	w13, w14, w23, w11
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0x2748774c, w13
-	sched	w14, w15, w24, w12
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0x34b0bcb5, w14
-	sched	w15, w16, w25, w13
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0x391c0cb3, w15
-	sched	w16, w17, w26, w14
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0x4ed8aa4a, w16
-	sched	w17, w19, w27, w15
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0x5b9cca4f, w17
-	sched	w19, w20, w11, w16
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0x682e6ff3, w19
-	sched	w20, w21, w12, w17
-	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w18, w29, 0x748f82ee, w20
-	sched	w21, w22, w13, w19
-	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w18, 0x78a5636f, w21
-	sched	w22, w23, w14, w20
-	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w18, w29, 0x84c87814, w22
-	sched	w23, w24, w15, w21
-	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w18, 0x8cc70208, w23
-	sched	w24, w25, w16, w22
-	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w18, w29, 0x90befffa, w24
-	sched	w25, w26, w17, w23
-	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w18, 0xa4506ceb, w25
-	sched	w26, w27, w19, w24
-	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w18, w29, 0xbef9a3f7, w26
-	sched	w27, w11, w20, w25
-	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w18, 0xc67178f2, w27
-	ldp	x28, x30, [sp, #96]
-	ldp	x18, x29, [sp, #112]
-	add	w3, w3, w28
-	lsr	x28, x28, #32
-	add	w4, w4, w28
-	add	w5, w5, w30
-	lsr	x30, x30, #32
-	add	w6, w6, w30
-	add	w7, w7, w18
-	lsr	x18, x18, #32
-	add	w8, w8, w18
-	add	w9, w9, w29
-	lsr	x29, x29, #32
-	add	w10, w10, w29
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0x9bdc06a7, w26
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0xc19bf174, w27
+	sched	w11, w12, w21, w26, w28
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0xe49b69c1, w11
+	sched	w12, w13, w22, w27, w29
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0xefbe4786, w12
+	sched	w13, w14, w23, w11, w28
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0x0fc19dc6, w13
+	sched	w14, w15, w24, w12, w29
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0x240ca1cc, w14
+	sched	w15, w16, w25, w13, w28
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0x2de92c6f, w15
+	sched	w16, w17, w26, w14, w29
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0x4a7484aa, w16
+	sched	w17, w19, w27, w15, w28
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0x5cb0a9dc, w17
+	sched	w19, w20, w11, w16, w29
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0x76f988da, w19
+	sched	w20, w21, w12, w17, w28
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0x983e5152, w20
+	sched	w21, w22, w13, w19, w29
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0xa831c66d, w21
+	sched	w22, w23, w14, w20, w28
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0xb00327c8, w22
+	sched	w23, w24, w15, w21, w29
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0xbf597fc7, w23
+	sched	w24, w25, w16, w22, w28
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0xc6e00bf3, w24
+	sched	w25, w26, w17, w23, w29
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0xd5a79147, w25
+	sched	w26, w27, w19, w24, w28
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0x06ca6351, w26
+	sched	w27, w11, w20, w25, w29
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0x14292967, w27
+	sched	w11, w12, w21, w26, w28
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0x27b70a85, w11
+	sched	w12, w13, w22, w27, w29
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0x2e1b2138, w12
+	sched	w13, w14, w23, w11, w28
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0x4d2c6dfc, w13
+	sched	w14, w15, w24, w12, w29
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0x53380d13, w14
+	sched	w15, w16, w25, w13, w28
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0x650a7354, w15
+	sched	w16, w17, w26, w14, w29
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0x766a0abb, w16
+	sched	w17, w19, w27, w15, w28
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0x81c2c92e, w17
+	sched	w19, w20, w11, w16, w29
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0x92722c85, w19
+	sched	w20, w21, w12, w17, w28
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0xa2bfe8a1, w20
+	sched	w21, w22, w13, w19, w29
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0xa81a664b, w21
+	sched	w22, w23, w14, w20, w28
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0xc24b8b70, w22
+	sched	w23, w24, w15, w21, w29
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0xc76c51a3, w23
+	sched	w24, w25, w16, w22, w28
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0xd192e819, w24
+	sched	w25, w26, w17, w23, w29
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0xd6990624, w25
+	sched	w26, w27, w19, w24, w28
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0xf40e3585, w26
+	sched	w27, w11, w20, w25, w29
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0x106aa070, w27
+	sched	w11, w12, w21, w26, w28
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0x19a4c116, w11
+	sched	w12, w13, w22, w27, w29
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0x1e376c08, w12
+	sched	w13, w14, w23, w11, w28
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0x2748774c, w13
+	sched	w14, w15, w24, w12, w29
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0x34b0bcb5, w14
+	sched	w15, w16, w25, w13, w28
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0x391c0cb3, w15
+	sched	w16, w17, w26, w14, w29
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0x4ed8aa4a, w16
+	sched	w17, w19, w27, w15, w28
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0x5b9cca4f, w17
+	sched	w19, w20, w11, w16, w29
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0x682e6ff3, w19
+	sched	w20, w21, w12, w17, w28
+	rnd	w3, w4, w5, w6, w7, w8, w9, w10, w28, w29, 0x748f82ee, w20
+	sched	w21, w22, w13, w19, w29
+	rnd	w10, w3, w4, w5, w6, w7, w8, w9, w29, w28, 0x78a5636f, w21
+	sched	w22, w23, w14, w20, w28
+	rnd	w9, w10, w3, w4, w5, w6, w7, w8, w28, w29, 0x84c87814, w22
+	sched	w23, w24, w15, w21, w29
+	rnd	w8, w9, w10, w3, w4, w5, w6, w7, w29, w28, 0x8cc70208, w23
+	sched	w24, w25, w16, w22, w28
+	rnd	w7, w8, w9, w10, w3, w4, w5, w6, w28, w29, 0x90befffa, w24
+	sched	w25, w26, w17, w23, w29
+	rnd	w6, w7, w8, w9, w10, w3, w4, w5, w29, w28, 0xa4506ceb, w25
+	sched	w26, w27, w19, w24, w28
+	rnd	w5, w6, w7, w8, w9, w10, w3, w4, w28, w29, 0xbef9a3f7, w26
+	sched	w27, w11, w20, w25, w29
+	rnd	w4, w5, w6, w7, w8, w9, w10, w3, w29, w28, 0xc67178f2, w27
+	unpk	w3, w4, 0
+	unpk	w5, w6, 2
+	unpk	w7, w8, 18
+	unpk	w9, w10, 30
+	ldr	x28, [sp, #104]
 	add	x1, x1, #64
-	subs	x2, x2, #1
+	cmp	x1, x28
 	b.ne	.Lsblock
+	ldr	x0, [sp, #96]
 	stp	w3, w4, [x0]
 	stp	w5, w6, [x0, #8]
 	stp	w7, w8, [x0, #16]
@@ -327,7 +331,7 @@ kx_arch_sha256_blocks:
 	ldp	x25, x26, [sp, #48]
 	ldp	x27, x28, [sp, #64]
 	ldp	x29, x30, [sp, #80]
-	ldp	x19, x20, [sp], #128
+	ldp	x19, x20, [sp], #112
 	mov	w0, #1
 	ret
 	.size	kx_arch_sha256_blocks, . - kx_arch_sha256_blocks
