@@ -291,7 +291,12 @@ def _input(data: dict[str, Any], origins: dict[str, str], pointer: str, role: st
 
 def _build(path: Path, d: dict[str, Any], origins: dict[str, str], digest: str,
            files: tuple[tuple[str, str], ...]) -> Recipe:
-    arch = arches.get(d["arch"])
+    try:
+        arch = arches.get(d["arch"])
+    except arches.ArchError:
+        raise RecipeError(origin_of(origins, "/arch", str(path)), "/arch",
+                          f"arch {d['arch']!r} is not supported by this toolchain yet",
+                          "supported: " + ", ".join(arches.names())) from None
     base = path.parent
     f = str(path)
     verify = d.get("verify", True)
