@@ -219,7 +219,7 @@ def parse(data: bytes | memoryview, path: str | None = None) -> Bundle:
         if hashlib.sha256(payload).digest() != sha:
             raise BundleError(f"{label}: sha256 of the data does not match the table", path)
         segs.append(Segment(name.split(b"\0", 1)[0].decode("ascii", "replace"), kind_v, mem, memsz,
-                            payload, SegFlag(sflags), off))
+                            payload, SegFlag(sflags), off, known_sha256=sha.hex()))
     for a, b in zip(segs, segs[1:]):
         if a.mem + a.memsz > b.mem:
             raise BundleError(f"segments {a.name!r} and {b.name!r} overlap or are not sorted by address", path)

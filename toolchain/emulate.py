@@ -13,6 +13,7 @@ qemu-user test link instead, see tests/purgatory), so those arches have no emula
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from . import arches, bundle as bundlemod, inspect
@@ -122,7 +123,7 @@ class Machine:
 
 def emulate(path: str, limit: int = 200_000_000) -> dict[str, Any]:
     """Run a built bundle's purgatory; report verdict, hand-off registers, instruction count."""
-    b, man = inspect.read(__import__("pathlib").Path(path))
+    b, man = inspect.read(Path(path))
     if man is None:
         raise EmulateError(f"{path}: manifest.json not found beside the bundle (needed for the purgatory's symbols)")
     arch = arches.by_code(b.arch_code)

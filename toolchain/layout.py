@@ -342,7 +342,14 @@ def make_plan(recipe: Recipe, build_dir: Path, payload: Path | None = None) -> P
         kernel_entry=kseg.mem + kernel.entry_offset, dtb_addr=dtb_addr,
         segments=segments, regions=regions, digest=digest, handoff={}, inputs=inputs,
     )
-    handoff = {k: v.hex() for k, v in arch.handoff_values(plan, kernel).items()}
+    values = arch.handoff_values(plan, kernel)
+    # The arch declares its hand-off symbols and sizes; a mismatch is a toolchain bug, caught
+    # here rather than as a confusing patch error against the ELF.
+    declared = dict(arch.handoff_symbols)
+    if {k: len(v) for k, v in values.items()} != declared:
+        raise AssertionError(f"{arch.name}: hand-off values {sorted(values)} do not match the declared "
+                             f"symbols {declared}")
+    handoff = {k: v.hex() for k, v in values.items()}
     return Plan(**{**plan.__dict__, "handoff": handoff})
 
 
